@@ -78,3 +78,8 @@ uint32_t weir_crc32c(uint32_t crc, const void *data, size_t length) {
 }
 
 int weir_crc32c_hardware(void) { init(); return use_hw; }
+
+uint32_t weir_crc32c_sw(uint32_t crc, const void *data, size_t length) {
+    init();
+    return ~sw(~crc, (const unsigned char *)data, length);
+}

@@ -10,4 +10,8 @@ uint32_t weir_crc32c(uint32_t crc, const void *data, size_t length);
 
 /// 1 when the hardware instruction path is in use (SSE4.2 or ARMv8 CRC).
 int weir_crc32c_hardware(void);
+
+/// The table (slice-by-8) path alone, whatever the CPU offers. Same contract as
+/// weir_crc32c; exists so tests can prove both paths agree on this machine.
+uint32_t weir_crc32c_sw(uint32_t crc, const void *data, size_t length);
 #endif

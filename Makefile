@@ -1,0 +1,61 @@
+# Weir: two commands on a fresh Debian 12 machine.
+#   make run    installs what is missing, builds the release binary, starts a broker on 127.0.0.1:9092
+#   make test   installs what is missing (test clients too), builds and runs every test
+SHELL := /bin/bash
+SHARED ?= $(abspath ../shared)
+VENV ?= $(abspath .venv)
+PYTHON ?= python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+BUILD_PKGS := librocksdb-dev liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev pkg-config
+TEST_PKGS := kcat python3-venv
+
+.PHONY: run build deps test-deps test unit-test interop-test conformance codegen bench clean-data
+
+# Install the Debian packages in $(1) that are not installed yet.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(BUILD_PKGS))
+
+build: deps
+	swift build -c release --product weir
+
+run: build
+	mkdir -p data
+	.build/release/weir broker config/server.properties
+
+test-deps: deps
+	$(call apt_install,$(TEST_PKGS))
+	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/python -c "import confluent_kafka, kafka, aiokafka, pytest, pytest_timeout" 2>/dev/null || \
+	  $(VENV)/bin/python -m pip install -q --disable-pip-version-check -r Tests/interop/requirements.txt
+
+# Swift unit and integration tests, then real clients against the release binary.
+test: test-deps
+	swift build -c release --product weir
+	$(MAKE) unit-test
+	$(MAKE) interop-test
+	@if [ -d "$(SHARED)/conformance" ]; then $(MAKE) conformance; else echo "no $(SHARED)/conformance: skipped"; fi
+
+unit-test:
+	swift test
+
+interop-test:
+	WEIR_ROOT=$(CURDIR) $(VENV)/bin/python -m pytest -q -p no:cacheprovider Tests/interop
+
+conformance:
+	WEIR_ROOT=$(CURDIR) WEIR_TEST_VENV=$(VENV) $(VENV)/bin/python -m pytest -q $(SHARED)/conformance
+
+codegen:
+	$(PYTHON) tools/codegen/generate.py
+
+clean-data:
+	rm -rf data

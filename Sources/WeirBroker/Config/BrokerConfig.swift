@@ -1,0 +1,37 @@
+/// The typed broker settings that request handlers need. Parsed from `server.properties`
+/// (Kafka's property names) by WeirServer's `BrokerProperties`; defaults are Kafka's unless noted.
+public struct BrokerConfig: Sendable {
+    public var nodeId: Int32 = 1
+    /// Where clients are told to connect (Metadata, FindCoordinator).
+    public var advertisedHost: String = "127.0.0.1"
+    public var advertisedPort: Int32 = 9092
+    public var clusterId: String = "weir-cluster"
+    public var rack: String? = nil
+
+    public var numPartitions: Int32 = 1
+    public var defaultReplicationFactor: Int16 = 1
+    public var autoCreateTopics: Bool = true
+    public var deleteTopicEnable: Bool = true
+
+    public var messageMaxBytes: Int = 1_048_588
+    public var socketRequestMaxBytes: Int = 104_857_600
+    public var logAppendTime: Bool = false
+
+    public var retentionMs: Int64 = 168 * 3_600_000
+    public var retentionBytes: Int64 = -1
+    public var cleanupPolicy: String = "delete"
+    public var retentionCheckIntervalMs: Int64 = 300_000
+
+    public var groupInitialRebalanceDelayMs: Int64 = 3000
+    public var groupMinSessionTimeoutMs: Int32 = 6000
+    public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
+    public var offsetsRetentionMinutes: Int64 = 10_080
+
+    /// log.flush.interval.messages: 1 fsyncs the WAL on every append; larger values leave
+    /// it to the interval flusher and the OS (Kafka's default: never force).
+    public var flushIntervalMessages: Int64 = Int64.max
+    /// log.flush.interval.ms: how often the WAL is fsynced in the background; nil = never.
+    public var flushIntervalMs: Int64? = nil
+
+    public init() {}
+}

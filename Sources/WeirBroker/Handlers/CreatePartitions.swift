@@ -1,0 +1,42 @@
+import KafkaProtocol
+import WeirStorage
+
+/// CreatePartitions (37): grows a topic to `count` partitions (never shrinks).
+struct CreatePartitionsHandler: ApiHandler {
+    typealias Request = CreatePartitionsRequest
+    let broker: Broker
+    var versions: ClosedRange<Int16> { 0...3 }
+
+    func handle(_ request: CreatePartitionsRequest, context: RequestContext) async throws -> CreatePartitionsResponse? {
+        let store = broker.store
+        let logger = broker.logger
+        var response = CreatePartitionsResponse()
+        response.results = try await broker.onIO {
+            request.topics.map { t in
+                var r = CreatePartitionsResponse.CreatePartitionsTopicResult(name: t.name)
+                guard let topic = store.topic(named: t.name) else {
+                    r.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                    r.errorMessage = "The topic '\(t.name)' does not exist."
+                    return r
+                }
+                guard t.count > topic.partitionCount else {
+                    r.errorCode = ErrorCode.invalidPartitions.rawValue
+                    r.errorMessage = t.count == topic.partitionCount
+                        ? "Topic already has \(topic.partitionCount) partitions."
+                        : "Topic currently has \(topic.partitionCount) partitions, which is higher than the requested \(t.count)."
+                    return r
+                }
+                if request.validateOnly { return r }
+                do {
+                    try store.createPartitions(name: t.name, newTotal: t.count)
+                    logger.info("added partitions", metadata: ["topic": "\(t.name)", "partitions": "\(t.count)"])
+                } catch {
+                    r.errorCode = ErrorCode.unknownServerError.rawValue
+                    r.errorMessage = "\(error)"
+                }
+                return r
+            }
+        }
+        return response
+    }
+}

@@ -1,0 +1,72 @@
+import KafkaProtocol
+import WeirStorage
+
+/// CreateTopics (19): names, partition counts, replication factor against the live brokers,
+/// configs; `validate_only` checks everything and creates nothing.
+struct CreateTopicsHandler: ApiHandler {
+    typealias Request = CreateTopicsRequest
+    let broker: Broker
+    var versions: ClosedRange<Int16> { 0...7 }
+
+    func handle(_ request: CreateTopicsRequest, context: RequestContext) async throws -> CreateTopicsResponse? {
+        let topics = broker.topics
+        let config = broker.config
+        var response = CreateTopicsResponse()
+        response.topics = try await broker.onIO {
+            var seen: [String: Int] = [:]
+            for t in request.topics { seen[t.name, default: 0] += 1 }
+            return request.topics.map { t in
+                var result = CreateTopicsResponse.CreatableTopicResult(name: t.name)
+                let configs = Dictionary(t.configs.compactMap { c in c.value.map { (c.name, $0) } }, uniquingKeysWith: { _, last in last })
+                do {
+                    if seen[t.name, default: 0] > 1 {
+                        throw TopicManager.Failure(code: .invalidRequest, message: "Duplicate topic name \(t.name) in the request")
+                    }
+                    if !t.assignments.isEmpty {
+                        // Manual assignment: accept only this broker, and take the partition count from it.
+                        guard t.numPartitions == -1, t.replicationFactor == -1,
+                              t.assignments.allSatisfy({ $0.brokerIds == [config.nodeId] }) else {
+                            throw TopicManager.Failure(code: .invalidReplicaAssignment,
+                                                       message: "Replica assignment must name only broker \(config.nodeId)")
+                        }
+                    }
+                    let partitions = t.assignments.isEmpty ? t.numPartitions : Int32(t.assignments.count)
+                    let replication = t.assignments.isEmpty ? t.replicationFactor : 1
+                    let record: TopicRecord?
+                    if request.validateOnly {
+                        let (p, _) = try topics.checkCreate(name: t.name, partitions: partitions, replicationFactor: replication, configs: configs)
+                        result.numPartitions = p
+                        record = nil
+                    } else {
+                        record = try topics.create(name: t.name, partitions: partitions, replicationFactor: replication, configs: configs)
+                        result.numPartitions = record!.partitionCount
+                        result.topicId = record!.id
+                    }
+                    result.replicationFactor = 1
+                    let explicit = record?.configs ?? configs
+                    result.configs = TopicConfigs.all.map { def in
+                        let value = explicit[def.name]
+                        return .init(name: def.name, value: value ?? def.defaultValue(config), readOnly: false,
+                                     configSource: value == nil ? ConfigSource.defaultConfig : ConfigSource.dynamicTopic,
+                                     isSensitive: false)
+                    }
+                } catch let failure as TopicManager.Failure {
+                    result.errorCode = failure.code.rawValue
+                    result.errorMessage = failure.message
+                } catch {
+                    result.errorCode = ErrorCode.unknownServerError.rawValue
+                    result.errorMessage = "\(error)"
+                }
+                return result
+            }
+        }
+        return response
+    }
+}
+
+/// Where a config value comes from (DescribeConfigs' `config_source`).
+enum ConfigSource {
+    static let dynamicTopic: Int8 = 1
+    static let staticBroker: Int8 = 4
+    static let defaultConfig: Int8 = 5
+}

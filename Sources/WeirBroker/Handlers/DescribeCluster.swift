@@ -1,0 +1,17 @@
+import KafkaProtocol
+
+/// DescribeCluster (60): this broker, the cluster id, and this broker as controller.
+struct DescribeClusterHandler: ApiHandler {
+    typealias Request = DescribeClusterRequest
+    let broker: Broker
+    var versions: ClosedRange<Int16> { 0...0 }
+
+    func handle(_ request: DescribeClusterRequest, context: RequestContext) async throws -> DescribeClusterResponse? {
+        let c = broker.config
+        var response = DescribeClusterResponse()
+        response.clusterId = c.clusterId
+        response.controllerId = c.nodeId
+        response.brokers = [.init(brokerId: c.nodeId, host: c.advertisedHost, port: c.advertisedPort, rack: c.rack)]
+        return response
+    }
+}

@@ -1,0 +1,49 @@
+import KafkaProtocol
+import WeirStorage
+
+/// IncrementalAlterConfigs (44): SET (0), DELETE (1), APPEND (2), SUBTRACT (3) on topic configs.
+struct IncrementalAlterConfigsHandler: ApiHandler {
+    typealias Request = IncrementalAlterConfigsRequest
+    let broker: Broker
+    var versions: ClosedRange<Int16> { 0...1 }
+
+    func handle(_ request: IncrementalAlterConfigsRequest, context: RequestContext) async throws -> IncrementalAlterConfigsResponse? {
+        let broker = self.broker
+        var response = IncrementalAlterConfigsResponse()
+        response.responses = try await broker.onIO {
+            request.resources.map { resource in
+                let (code, message) = TopicConfigUpdate.apply(broker: broker, resourceType: resource.resourceType,
+                                                             topic: resource.resourceName, validateOnly: request.validateOnly) { current in
+                    var configs = current
+                    for op in resource.configs {
+                        switch op.configOperation {
+                        case 0:
+                            configs[op.name] = op.value
+                        case 1:
+                            configs[op.name] = nil
+                        case 2, 3:
+                            guard TopicConfigs.byName[op.name]?.kind == .list else {
+                                throw TopicManager.Failure(code: .invalidConfig, message: "Config \(op.name) is not a list")
+                            }
+                            let currentValue = configs[op.name] ?? TopicConfigs.byName[op.name]!.defaultValue(broker.config)
+                            var items = currentValue.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+                            let given = (op.value ?? "").split(separator: ",").map { $0.trimmingSpaces }
+                            if op.configOperation == 2 {
+                                for g in given where !items.contains(g) { items.append(g) }
+                            } else {
+                                items.removeAll { given.contains($0) }
+                            }
+                            configs[op.name] = items.joined(separator: ",")
+                        default:
+                            throw TopicManager.Failure(code: .invalidRequest, message: "Unknown config operation \(op.configOperation)")
+                        }
+                    }
+                    return configs
+                }
+                return .init(errorCode: code.rawValue, errorMessage: message, resourceType: resource.resourceType,
+                             resourceName: resource.resourceName)
+            }
+        }
+        return response
+    }
+}

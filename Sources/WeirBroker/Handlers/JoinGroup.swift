@@ -1,0 +1,36 @@
+import KafkaProtocol
+
+/// JoinGroup (11): waits in the coordinator until the group's rebalance completes.
+struct JoinGroupHandler: ApiHandler {
+    typealias Request = JoinGroupRequest
+    let broker: Broker
+    var versions: ClosedRange<Int16> { 0...7 }
+
+    func handle(_ request: JoinGroupRequest, context: RequestContext) async throws -> JoinGroupResponse? {
+        let params = JoinGroupParams(
+            groupId: request.groupId, memberId: request.memberId, groupInstanceId: request.groupInstanceId,
+            clientId: context.clientId ?? "", clientHost: "/" + context.clientHost,
+            sessionTimeoutMs: request.sessionTimeoutMs,
+            // v0 has no rebalance timeout: Kafka uses the session timeout.
+            rebalanceTimeoutMs: context.apiVersion == 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs,
+            protocolType: request.protocolType,
+            protocols: request.protocols.map { GroupProtocol(name: $0.name, metadata: $0.metadata) },
+            requireKnownMemberId: context.apiVersion >= 4,
+            supportsSkippingAssignment: context.apiVersion >= 9,
+            reason: request.reason)
+        let outcome = await broker.groups.join(params)
+        var response = JoinGroupResponse()
+        response.errorCode = outcome.error.rawValue
+        response.generationId = outcome.generationId
+        response.protocolType = outcome.protocolType
+        // Before v7 the protocol name is not nullable: Kafka sends "" then.
+        response.protocolName = outcome.protocolName ?? (context.apiVersion >= 7 ? nil : "")
+        response.leader = outcome.leaderId
+        response.memberId = outcome.memberId
+        response.skipAssignment = outcome.skipAssignment
+        response.members = outcome.members.map {
+            .init(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId, metadata: $0.metadata)
+        }
+        return response
+    }
+}

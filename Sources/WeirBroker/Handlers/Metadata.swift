@@ -1,0 +1,69 @@
+import KafkaProtocol
+import WeirStorage
+
+/// Metadata (3): brokers, and topics with their partitions (leader, replicas, ISR: this broker).
+/// Unknown topics are created here when `auto.create.topics.enable` and the client allow it.
+struct MetadataHandler: ApiHandler {
+    typealias Request = MetadataRequest
+    let broker: Broker
+    var versions: ClosedRange<Int16> { 0...11 }
+
+    func handle(_ request: MetadataRequest, context: RequestContext) async throws -> MetadataResponse? {
+        let config = broker.config
+        var response = MetadataResponse()
+        response.brokers = [.init(nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, rack: config.rack)]
+        response.clusterId = config.clusterId
+        response.controllerId = config.nodeId
+
+        // v0: an empty list means all topics; v1+: null means all, empty means none.
+        let wanted: [String]?
+        if let topics = request.topics, !(context.apiVersion == 0 && topics.isEmpty) {
+            wanted = topics.compactMap(\.name)
+        } else {
+            wanted = nil
+        }
+        guard let wanted else {
+            response.topics = broker.store.topics().sorted { $0.name < $1.name }.map { describe($0) }
+            return response
+        }
+        let autoCreate = config.autoCreateTopics && (context.apiVersion < 4 || request.allowAutoTopicCreation)
+        var topics: [MetadataResponse.MetadataResponseTopic] = []
+        for name in wanted {
+            if let record = broker.store.topic(named: name) {
+                topics.append(describe(record))
+                continue
+            }
+            guard autoCreate else {
+                topics.append(.init(errorCode: ErrorCode.unknownTopicOrPartition.rawValue, name: name))
+                continue
+            }
+            do {
+                let record = try await broker.onIO { [broker] in
+                    try broker.topics.create(name: name, partitions: -1, replicationFactor: -1, configs: [:])
+                }
+                topics.append(describe(record))
+            } catch let failure as TopicManager.Failure {
+                // A racing creation by another client is fine: describe what exists.
+                if failure.code == .topicAlreadyExists, let record = broker.store.topic(named: name) {
+                    topics.append(describe(record))
+                } else {
+                    topics.append(.init(errorCode: failure.code.rawValue, name: name))
+                }
+            }
+        }
+        response.topics = topics
+        return response
+    }
+
+    private func describe(_ topic: TopicRecord) -> MetadataResponse.MetadataResponseTopic {
+        let node = broker.config.nodeId
+        var t = MetadataResponse.MetadataResponseTopic(errorCode: 0, name: topic.name)
+        t.topicId = topic.id
+        t.partitions = (0..<topic.partitionCount).map { p in
+            MetadataResponse.MetadataResponsePartition(
+                errorCode: 0, partitionIndex: p, leaderId: node, leaderEpoch: 0,
+                replicaNodes: [node], isrNodes: [node], offlineReplicas: [])
+        }
+        return t
+    }
+}

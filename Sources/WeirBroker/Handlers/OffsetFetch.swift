@@ -1,0 +1,54 @@
+import KafkaProtocol
+import WeirStorage
+
+/// OffsetFetch (9): committed offsets of one group (v0-7) or several (v8+); offset -1 where
+/// nothing was committed.
+struct OffsetFetchHandler: ApiHandler {
+    typealias Request = OffsetFetchRequest
+    let broker: Broker
+    var versions: ClosedRange<Int16> { 0...8 }
+
+    func handle(_ request: OffsetFetchRequest, context: RequestContext) async throws -> OffsetFetchResponse? {
+        var response = OffsetFetchResponse()
+        if context.apiVersion >= 8 {
+            for g in request.groups {
+                let wanted = g.topics.map { $0.flatMap { t in t.partitionIndexes.map { TopicPartition(t.name, $0) } } }
+                let outcome = await broker.groups.fetchOffsets(groupId: g.groupId, partitions: wanted)
+                var group = OffsetFetchResponse.OffsetFetchResponseGroup(groupId: g.groupId)
+                group.errorCode = outcome.error.rawValue
+                group.topics = Self.byTopic(outcome.offsets).map { name, parts in
+                    .init(name: name, partitions: parts.map { tp, committed in
+                        .init(partitionIndex: tp.partition, committedOffset: committed?.offset ?? -1,
+                              committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? "",
+                              errorCode: 0)
+                    })
+                }
+                response.groups.append(group)
+            }
+            return response
+        }
+        // v0-1: an empty topic list is "nothing"; v2+: null means every committed partition.
+        let wanted = request.topics.map { $0.flatMap { t in t.partitionIndexes.map { TopicPartition(t.name, $0) } } }
+        let outcome = await broker.groups.fetchOffsets(groupId: request.groupId, partitions: wanted)
+        response.errorCode = outcome.error.rawValue
+        response.topics = Self.byTopic(outcome.offsets).map { name, parts in
+            .init(name: name, partitions: parts.map { tp, committed in
+                .init(partitionIndex: tp.partition, committedOffset: committed?.offset ?? -1,
+                      committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? "",
+                      errorCode: context.apiVersion < 2 ? outcome.error.rawValue : 0)
+            })
+        }
+        return response
+    }
+
+    /// Groups (partition, offset) pairs by topic, keeping first-seen topic order.
+    static func byTopic(_ offsets: [(TopicPartition, CommittedOffset?)]) -> [(String, [(TopicPartition, CommittedOffset?)])] {
+        var order: [String] = []
+        var parts: [String: [(TopicPartition, CommittedOffset?)]] = [:]
+        for (tp, c) in offsets {
+            if parts[tp.topic] == nil { order.append(tp.topic) }
+            parts[tp.topic, default: []].append((tp, c))
+        }
+        return order.map { ($0, parts[$0]!) }
+    }
+}

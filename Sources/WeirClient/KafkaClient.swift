@@ -1,0 +1,156 @@
+import KafkaProtocol
+import NIOCore
+import NIOPosix
+
+/// A small Kafka client for Weir's command-line tools: bootstrap, version negotiation,
+/// metadata, and one connection per broker. Every request goes out at the highest version both
+/// sides support (capped at what this client was written for).
+public final class KafkaClient: @unchecked Sendable {
+    public struct ClientError: Error, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    public let clientId: String
+    private let bootstrap: [(host: String, port: Int)]
+    private var connections: [Int32: KafkaConnection] = [:]
+    private var bootstrapConnection: KafkaConnection?
+    private var brokerVersions: [Int16: ClosedRange<Int16>] = [:]
+    private var brokers: [Int32: (host: String, port: Int)] = [:]
+
+    /// The highest version of each API this client speaks.
+    static let clientMax: [ApiKey: Int16] = [
+        .produce: 9, .fetch: 12, .listOffsets: 7, .metadata: 11, .offsetCommit: 8, .offsetFetch: 7,
+        .findCoordinator: 3, .joinGroup: 7, .heartbeat: 4, .leaveGroup: 4, .syncGroup: 5, .describeGroups: 5,
+        .listGroups: 4, .createTopics: 7, .deleteTopics: 6, .describeConfigs: 4, .alterConfigs: 2,
+        .incrementalAlterConfigs: 1, .createPartitions: 3, .deleteGroups: 2, .apiVersions: 3,
+    ]
+
+    /// `servers`: "host:port[,host:port…]".
+    public init(servers: String, clientId: String = "weir-cli") throws {
+        self.clientId = clientId
+        bootstrap = try servers.split(separator: ",").map { entry in
+            let s = entry.trimmingSpacesAndScheme
+            guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]) else {
+                throw ClientError("bootstrap server '\(entry)' is not host:port")
+            }
+            return (String(s[..<colon]), port)
+        }
+        guard !bootstrap.isEmpty else { throw ClientError("no bootstrap server given") }
+    }
+
+    /// Connects to the first reachable bootstrap server and learns its API versions.
+    public func start() async throws {
+        var lastError: (any Error)?
+        for (host, port) in bootstrap {
+            do {
+                let c = try await KafkaConnection.connect(host: host, port: port, clientId: clientId)
+                var request = ApiVersionsRequest()
+                request.clientSoftwareName = "weir"
+                request.clientSoftwareVersion = "0.1.0"
+                var response = try await c.send(request, version: 3)
+                if response.errorCode == ErrorCode.unsupportedVersion.rawValue {
+                    response = try await c.send(ApiVersionsRequest(), version: 0)
+                }
+                guard response.errorCode == 0 else { throw ClientError("ApiVersions failed with error \(response.errorCode)") }
+                brokerVersions = Dictionary(response.apiKeys.map { ($0.apiKey, $0.minVersion...$0.maxVersion) }, uniquingKeysWith: { a, _ in a })
+                bootstrapConnection = c
+                return
+            } catch {
+                lastError = error
+            }
+        }
+        throw ClientError("could not connect to \(bootstrap.map { "\($0.host):\($0.port)" }.joined(separator: ",")): \(lastError.map { "\($0)" } ?? "")")
+    }
+
+    /// The version to use for `R`: the highest both sides support.
+    public func version<R: KafkaRequest>(for _: R.Type) throws -> Int16 {
+        guard let theirs = brokerVersions[R.apiKey.rawValue] else {
+            throw ClientError("the broker does not support \(R.apiKey.name)")
+        }
+        let mine = Self.clientMax[R.apiKey] ?? R.validVersions.upperBound
+        let v = min(mine, theirs.upperBound)
+        guard v >= theirs.lowerBound else { throw ClientError("no common version of \(R.apiKey.name)") }
+        return v
+    }
+
+    /// Sends to the bootstrap broker (or to `node` once metadata knows it).
+    public func send<R: KafkaRequest>(_ request: R, to node: Int32? = nil) async throws -> R.Response {
+        let c = try await connection(to: node)
+        return try await c.send(request, version: try version(for: R.self))
+    }
+
+    public func connection(to node: Int32?) async throws -> KafkaConnection {
+        guard let node else {
+            guard let c = bootstrapConnection else { throw ClientError("client not started") }
+            if !c.isActive {
+                try await start()
+                guard let fresh = bootstrapConnection else { throw ClientError("client not started") }
+                return fresh
+            }
+            return c
+        }
+        if let c = connections[node] {
+            if c.isActive { return c }
+            // The broker closed it (restart, idle timeout): open a fresh one.
+            connections[node] = nil
+        }
+        guard let address = brokers[node] else {
+            _ = try await metadata(topics: [])
+            guard let address = brokers[node] else { throw ClientError("unknown broker \(node)") }
+            return try await open(node, address)
+        }
+        return try await open(node, address)
+    }
+
+    private func open(_ node: Int32, _ address: (host: String, port: Int)) async throws -> KafkaConnection {
+        let c = try await KafkaConnection.connect(host: address.host, port: address.port, clientId: clientId)
+        connections[node] = c
+        return c
+    }
+
+    /// Metadata for `topics` (nil: all topics), remembering broker addresses.
+    @discardableResult
+    public func metadata(topics: [String]?, allowAutoCreate: Bool = false) async throws -> MetadataResponse {
+        var request = MetadataRequest()
+        request.topics = topics.map { $0.map { MetadataRequest.MetadataRequestTopic(name: $0) } }
+        request.allowAutoTopicCreation = allowAutoCreate
+        let response = try await send(request)
+        for b in response.brokers { brokers[b.nodeId] = (b.host, Int(b.port)) }
+        return response
+    }
+
+    /// The leader of each partition of `topic` (waits briefly for a topic that is being created).
+    public func partitions(of topic: String) async throws -> [Int32: Int32] {
+        for attempt in 0..<20 {
+            let md = try await metadata(topics: [topic])
+            if let t = md.topics.first(where: { $0.name == topic }) {
+                if t.errorCode == 0 {
+                    return Dictionary(t.partitions.map { ($0.partitionIndex, $0.leaderId) }, uniquingKeysWith: { a, _ in a })
+                }
+                if t.errorCode != ErrorCode.leaderNotAvailable.rawValue || attempt == 19 {
+                    throw KafkaError(code: t.errorCode, context: "topic '\(topic)'")
+                }
+            }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        throw ClientError("topic \(topic) has no leader")
+    }
+
+    public func close() async {
+        for c in connections.values { await c.close() }
+        await bootstrapConnection?.close()
+        connections = [:]
+        bootstrapConnection = nil
+    }
+}
+
+extension Substring {
+    var trimmingSpacesAndScheme: Substring {
+        var s = self
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        if let colon = s.firstIndex(of: ":"), s[colon...].hasPrefix("://") { s = s[s.index(colon, offsetBy: 3)...] }
+        return s
+    }
+}

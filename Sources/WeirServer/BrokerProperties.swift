@@ -1,0 +1,205 @@
+import WeirBroker
+
+/// Reads a Kafka-style `server.properties` file plus `--override key=value` pairs into the
+/// broker's settings. Strict on purpose: an unknown key or a malformed value stops startup with
+/// a message naming it, because a silently ignored typo (`retention.ms` for
+/// `log.retention.ms`) is the kind of mistake an operator finds weeks later.
+public struct BrokerProperties: Sendable {
+    public struct Invalid: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Everything the server needs: the broker's typed config plus process-level settings.
+    public var broker = BrokerConfig()
+    public var listenHost = "127.0.0.1"
+    public var listenPort = 9092
+    public var logDir = "./data"
+    public var adminListener: (host: String, port: Int)? = nil
+    public var networkThreads = 2
+    public var ioThreads = 4
+    public var storageWriteBufferBytes = 64 << 20
+    public var storageBlockCacheBytes = 64 << 20
+
+    /// Every key this broker understands, with what it does to the settings.
+    private static let setters: [String: (inout BrokerProperties, String) throws -> Void] = [
+        "node.id": { $0.broker.nodeId = try int32($1, "node.id") },
+        "broker.id": { $0.broker.nodeId = try int32($1, "broker.id") },
+        "listeners": { p, v in
+            let (host, port) = try listener(v, "listeners")
+            p.listenHost = host
+            p.listenPort = port
+        },
+        "advertised.listeners": { p, v in
+            let (host, port) = try listener(v, "advertised.listeners")
+            p.advertised = (host, port)
+        },
+        "log.dirs": { $0.logDir = try nonEmpty($1, "log.dirs") },
+        "log.dir": { $0.logDir = try nonEmpty($1, "log.dir") },
+        "cluster.id": { $0.broker.clusterId = try nonEmpty($1, "cluster.id") },
+        "broker.rack": { $0.broker.rack = $1.isEmpty ? nil : $1 },
+        "num.partitions": { $0.broker.numPartitions = try positive(int32($1, "num.partitions"), "num.partitions") },
+        "default.replication.factor": {
+            $0.broker.defaultReplicationFactor = Int16(try positive(int32($1, "default.replication.factor"), "default.replication.factor"))
+        },
+        "auto.create.topics.enable": { $0.broker.autoCreateTopics = try bool($1, "auto.create.topics.enable") },
+        "delete.topic.enable": { $0.broker.deleteTopicEnable = try bool($1, "delete.topic.enable") },
+        "message.max.bytes": { $0.broker.messageMaxBytes = Int(try positive(int64($1, "message.max.bytes"), "message.max.bytes")) },
+        "socket.request.max.bytes": {
+            $0.broker.socketRequestMaxBytes = Int(try positive(int64($1, "socket.request.max.bytes"), "socket.request.max.bytes"))
+        },
+        "log.message.timestamp.type": { p, v in
+            switch v {
+            case "CreateTime": p.broker.logAppendTime = false
+            case "LogAppendTime": p.broker.logAppendTime = true
+            default: throw Invalid(description: "log.message.timestamp.type must be CreateTime or LogAppendTime, not '\(v)'")
+            }
+        },
+        "log.retention.hours": { $0.retentionHours = try int64($1, "log.retention.hours") },
+        "log.retention.minutes": { $0.retentionMinutes = try int64($1, "log.retention.minutes") },
+        "log.retention.ms": { $0.retentionMs = try int64($1, "log.retention.ms") },
+        "log.retention.bytes": { $0.broker.retentionBytes = try int64($1, "log.retention.bytes") },
+        "log.retention.check.interval.ms": {
+            $0.broker.retentionCheckIntervalMs = try positive(int64($1, "log.retention.check.interval.ms"), "log.retention.check.interval.ms")
+        },
+        "log.cleanup.policy": { p, v in
+            guard ["delete", "compact", "compact,delete", "delete,compact"].contains(v) else {
+                throw Invalid(description: "log.cleanup.policy must be delete, compact or both, not '\(v)'")
+            }
+            p.broker.cleanupPolicy = v
+        },
+        "log.flush.interval.messages": {
+            $0.broker.flushIntervalMessages = try positive(int64($1, "log.flush.interval.messages"), "log.flush.interval.messages")
+        },
+        "log.flush.interval.ms": { $0.broker.flushIntervalMs = try positive(int64($1, "log.flush.interval.ms"), "log.flush.interval.ms") },
+        "group.initial.rebalance.delay.ms": {
+            $0.broker.groupInitialRebalanceDelayMs = try nonNegative(int64($1, "group.initial.rebalance.delay.ms"), "group.initial.rebalance.delay.ms")
+        },
+        "group.min.session.timeout.ms": { $0.broker.groupMinSessionTimeoutMs = try int32($1, "group.min.session.timeout.ms") },
+        "group.max.session.timeout.ms": { $0.broker.groupMaxSessionTimeoutMs = try int32($1, "group.max.session.timeout.ms") },
+        "offsets.retention.minutes": { $0.broker.offsetsRetentionMinutes = try positive(int64($1, "offsets.retention.minutes"), "offsets.retention.minutes") },
+        "num.network.threads": { $0.networkThreads = Int(try positive(int32($1, "num.network.threads"), "num.network.threads")) },
+        "num.io.threads": { $0.ioThreads = Int(try positive(int32($1, "num.io.threads"), "num.io.threads")) },
+        "admin.listener": { p, v in
+            if v.isEmpty { p.adminListener = nil; return }
+            p.adminListener = try hostPort(v, "admin.listener")
+        },
+        "weir.storage.write.buffer.bytes": {
+            $0.storageWriteBufferBytes = Int(try positive(int64($1, "weir.storage.write.buffer.bytes"), "weir.storage.write.buffer.bytes"))
+        },
+        "weir.storage.block.cache.bytes": {
+            $0.storageBlockCacheBytes = Int(try positive(int64($1, "weir.storage.block.cache.bytes"), "weir.storage.block.cache.bytes"))
+        },
+    ]
+
+    // Retention may be given in hours, minutes or ms; Kafka lets the finest unit win.
+    private var retentionHours: Int64? = nil
+    private var retentionMinutes: Int64? = nil
+    private var retentionMs: Int64? = nil
+    private var advertised: (host: String, port: Int)? = nil
+
+    public init() {}
+
+    /// Parses properties text (`key=value` or `key: value` lines, `#`/`!` comments) and then
+    /// the overrides, in order; later values win.
+    public init(text: String, overrides: [String] = []) throws {
+        var pairs: [(String, String, String)] = []  // key, value, where
+        for (n, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmed(" \t\r")
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("!") { continue }
+            guard let sep = line.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+                throw Invalid(description: "line \(n + 1): expected key=value, got '\(line)'")
+            }
+            pairs.append((String(line[..<sep]).trimmed(" \t"),
+                          String(line[line.index(after: sep)...]).trimmed(" \t"), "line \(n + 1)"))
+        }
+        for o in overrides {
+            guard let sep = o.firstIndex(of: "=") else {
+                throw Invalid(description: "--override '\(o)': expected key=value")
+            }
+            pairs.append((String(o[..<sep]), String(o[o.index(after: sep)...]), "--override"))
+        }
+        for (key, value, place) in pairs {
+            guard let set = Self.setters[key] else {
+                throw Invalid(description: "unknown property '\(key)' (\(place)); known: \(Self.setters.keys.sorted().joined(separator: ", "))")
+            }
+            do { try set(&self, value) } catch let e as Invalid {
+                throw Invalid(description: "\(place): \(e.description)")
+            }
+        }
+        if let ms = retentionMs { broker.retentionMs = ms }
+        else if let m = retentionMinutes { broker.retentionMs = m * 60_000 }
+        else if let h = retentionHours { broker.retentionMs = h * 3_600_000 }
+        let (host, port) = advertised ?? (listenHost == "0.0.0.0" ? "127.0.0.1" : listenHost, listenPort)
+        broker.advertisedHost = host
+        broker.advertisedPort = Int32(port)
+    }
+
+    public static var knownKeys: [String] { setters.keys.sorted() }
+
+    // MARK: value parsers
+
+    private static func int64(_ v: String, _ key: String) throws -> Int64 {
+        guard let n = Int64(v) else { throw Invalid(description: "\(key) must be an integer, not '\(v)'") }
+        return n
+    }
+
+    private static func int32(_ v: String, _ key: String) throws -> Int32 {
+        guard let n = Int32(v) else { throw Invalid(description: "\(key) must be a 32-bit integer, not '\(v)'") }
+        return n
+    }
+
+    private static func positive<T: BinaryInteger>(_ n: T, _ key: String) throws -> T {
+        guard n > 0 else { throw Invalid(description: "\(key) must be positive, not \(n)") }
+        return n
+    }
+
+    private static func nonNegative<T: BinaryInteger>(_ n: T, _ key: String) throws -> T {
+        guard n >= 0 else { throw Invalid(description: "\(key) must not be negative, not \(n)") }
+        return n
+    }
+
+    private static func bool(_ v: String, _ key: String) throws -> Bool {
+        switch v.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw Invalid(description: "\(key) must be true or false, not '\(v)'")
+        }
+    }
+
+    private static func nonEmpty(_ v: String, _ key: String) throws -> String {
+        guard !v.isEmpty else { throw Invalid(description: "\(key) must not be empty") }
+        return v
+    }
+
+    /// `PLAINTEXT://host:port` (the first listener; Weir serves one plaintext listener).
+    private static func listener(_ v: String, _ key: String) throws -> (String, Int) {
+        let first = v.split(separator: ",").first.map(String.init) ?? ""
+        guard let r = first.range(of: "://") else {
+            throw Invalid(description: "\(key) must look like PLAINTEXT://host:port, not '\(v)'")
+        }
+        let scheme = first[..<r.lowerBound]
+        guard scheme == "PLAINTEXT" else {
+            throw Invalid(description: "\(key): only PLAINTEXT listeners are supported, not '\(scheme)'")
+        }
+        let (host, port) = try hostPort(String(first[r.upperBound...]), key)
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    private static func hostPort(_ v: String, _ key: String) throws -> (String, Int) {
+        guard let colon = v.lastIndex(of: ":"), let port = Int(v[v.index(after: colon)...]), (0...65535).contains(port) else {
+            throw Invalid(description: "\(key) must be host:port, not '\(v)'")
+        }
+        var host = String(v[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
+    }
+}
+
+private extension StringProtocol {
+    func trimmed(_ set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,76 @@
+import KafkaProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import WeirBroker
+import WeirStorage
+
+/// Starts a whole broker from its properties: opens the database, builds the broker and its
+/// handler registry, serves until SIGTERM/SIGINT, then shuts down in order — listener, groups,
+/// database — so that the process exits 0 with everything flushed.
+public enum BrokerRuntime {
+    public static func run(_ properties: BrokerProperties, logger: Logger, onBound: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        var storage = StorageOptions()
+        storage.totalWriteBufferBytes = properties.storageWriteBufferBytes
+        storage.blockCacheBytes = properties.storageBlockCacheBytes
+        storage.syncEveryWrite = properties.broker.flushIntervalMessages == 1
+        logger.info("opening database", metadata: ["log.dirs": "\(properties.logDir)"])
+        let store = try LogStore.open(directory: properties.logDir, options: storage, logger: logger)
+        let io = NIOThreadPool(numberOfThreads: properties.ioThreads)
+        io.start()
+        let events = MultiThreadedEventLoopGroup(numberOfThreads: properties.networkThreads)
+
+        let config = properties.broker
+        let groups = GroupCoordinator(
+            config: GroupConfig(initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+                                minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+                                maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs),
+            offsets: store.offsets, logger: logger)
+        let broker = Broker(config: config, store: store, groups: groups, io: io, logger: logger)
+        let dispatcher = RequestDispatcher(registry: broker.makeRegistry(), logger: logger)
+        let server = KafkaServer(host: properties.listenHost, port: properties.listenPort, group: events,
+                                 dispatcher: dispatcher, maxFrameBytes: config.socketRequestMaxBytes,
+                                 logger: logger, onBound: onBound)
+        var services: [any Service] = [server]
+        if let interval = config.flushIntervalMs {
+            services.append(WALFlusher(store: store, intervalMs: interval, logger: logger))
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.error("broker stopped with an error: \(error)")
+            await groups.shutdown()
+            broker.appendWaiters.wakeAll()
+            store.close()
+            try? await io.shutdownGracefully()
+            try? await events.shutdownGracefully()
+            throw error
+        }
+        await groups.shutdown()
+        broker.appendWaiters.wakeAll()
+        store.flushWAL(sync: true)
+        store.close()
+        try await io.shutdownGracefully()
+        try await events.shutdownGracefully()
+        logger.info("stopped")
+    }
+}
+
+/// `log.flush.interval.ms`: fsyncs RocksDB's WAL on a timer, off the request path.
+struct WALFlusher: Service {
+    let store: LogStore
+    let intervalMs: Int64
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(intervalMs))
+            store.flushWAL(sync: true)
+        }
+    }
+}

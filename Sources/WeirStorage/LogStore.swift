@@ -1,0 +1,280 @@
+import Foundation
+import KafkaProtocol
+import Logging
+
+/// The broker's storage: one RocksDB database (the broker's `log.dirs` directory) holding every
+/// partition log, the topic catalog and committed offsets, so one WriteBatch can update several
+/// of them together and one checkpoint snapshots everything.
+///
+/// On-disk layout — column families of the database:
+///
+///     default                            unused
+///     catalog                            topics and log start offsets (see `TopicCatalog`)
+///     offsets                            committed consumer offsets (see `OffsetStore`)
+///     log/<topic id base64url>/<p>       one per partition (see `PartitionLog`)
+///
+/// What is open comes from the catalog: at startup, a partition column family that no catalog
+/// topic names (left by a crash between the steps of a create or delete) is dropped, and a
+/// missing one is created empty.
+///
+/// Thread safety: `topicsLock` guards the in-memory topic map and is held only briefly, so
+/// lookups on the produce/fetch path never wait for an admin operation; `adminLock` serializes
+/// create/delete/alter (which may create thousands of column families). Each `PartitionLog`
+/// has its own lock.
+public final class LogStore: @unchecked Sendable {
+    /// A topic and its open partition logs.
+    private struct OpenTopic {
+        var record: TopicRecord
+        var logs: [PartitionLog]
+    }
+
+    public let directory: String
+    public let options: StorageOptions
+    public let catalog: TopicCatalog
+    public let offsets: OffsetStore
+    let db: RocksDB
+    private let logger: Logger
+    private let partitionOptions: RocksDBOptions
+    private let cache: BlockCache
+
+    private let topicsLock = NSLock()
+    private var openTopics: [String: OpenTopic] = [:]
+    private let adminLock = NSLock()
+
+    private init(directory: String, options: StorageOptions, db: RocksDB, catalog: TopicCatalog,
+                 offsets: OffsetStore, partitionOptions: RocksDBOptions, cache: BlockCache, logger: Logger) {
+        self.directory = directory
+        self.options = options
+        self.db = db
+        self.catalog = catalog
+        self.offsets = offsets
+        self.partitionOptions = partitionOptions
+        self.cache = cache
+        self.logger = logger
+    }
+
+    /// Opens (or creates) the store in `directory` and recovers every topic of the catalog.
+    public static func open(directory: String, options: StorageOptions, logger: Logger) throws -> LogStore {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let cache = BlockCache(capacityBytes: options.blockCacheBytes)
+        let dbOptions = RocksDBOptions.database(options, cache: cache)
+        let partitionOptions = RocksDBOptions.partition(options, cache: cache)
+        let metadataOptions = RocksDBOptions.metadata(options, cache: cache)
+
+        let existing = try RocksDB.listColumnFamilies(path: directory, options: dbOptions)
+        var families: [(name: String, options: RocksDBOptions)] = [
+            (TopicCatalog.columnFamilyName, metadataOptions),
+            (OffsetStore.columnFamilyName, metadataOptions),
+        ]
+        for name in existing where name.hasPrefix("log/") {
+            families.append((name, partitionOptions))
+        }
+        let db = try RocksDB.open(path: directory, options: dbOptions, columnFamilies: families)
+        do {
+            guard let catalogCF = db.columnFamily(named: TopicCatalog.columnFamilyName),
+                  let offsetsCF = db.columnFamily(named: OffsetStore.columnFamilyName)
+            else { throw StorageError.rocksDB("metadata column families missing after open") }
+            let store = LogStore(directory: directory, options: options, db: db,
+                                 catalog: TopicCatalog(db: db, cf: catalogCF),
+                                 offsets: OffsetStore(db: db, cf: offsetsCF, sync: options.syncEveryWrite),
+                                 partitionOptions: partitionOptions, cache: cache, logger: logger)
+            try store.recover()
+            return store
+        } catch {
+            db.close()
+            throw error
+        }
+    }
+
+    private func recover() throws {
+        let records = try catalog.topics()
+        var wanted = Set<String>()
+        for record in records {
+            var logs: [PartitionLog] = []
+            logs.reserveCapacity(Int(record.partitionCount))
+            for p in 0..<record.partitionCount {
+                let name = PartitionLog.columnFamilyName(topicId: record.id, partition: p)
+                wanted.insert(name)
+                let cf = try db.columnFamily(named: name) ?? db.createColumnFamily(name, options: partitionOptions)
+                logs.append(try makeLog(record, p, cf))
+            }
+            openTopics[record.name] = OpenTopic(record: record, logs: logs)
+        }
+        for name in db.columnFamilyNames where name.hasPrefix("log/") && !wanted.contains(name) {
+            guard let cf = db.columnFamily(named: name) else { continue }
+            logger.warning("dropping partition column family of no catalog topic", metadata: ["cf": "\(name)"])
+            try db.dropColumnFamily(cf)
+        }
+        let liveIds = Set(records.map(\.id.base64))
+        let stale = try catalog.topicIdsWithLogStartOffsets().subtracting(liveIds)
+        if !stale.isEmpty {
+            let batch = WriteBatch()
+            for id in stale {
+                guard let uuid = TopicRecord.uuid(base64: id) else { continue }
+                try catalog.deleteLogStartOffsets(topicId: uuid, in: batch)
+            }
+            try db.write(batch, sync: true)
+        }
+        logger.info("opened log store", metadata: [
+            "directory": "\(directory)", "topics": "\(records.count)",
+            "partitions": "\(records.reduce(0) { $0 + Int($1.partitionCount) })",
+        ])
+    }
+
+    private func makeLog(_ record: TopicRecord, _ partition: Int32, _ cf: ColumnFamily) throws -> PartitionLog {
+        try PartitionLog(topicPartition: TopicPartition(record.name, partition), topicId: record.id, db: db,
+                         cf: cf, catalog: catalog, syncEveryWrite: options.syncEveryWrite)
+    }
+
+    // MARK: Lookups (in memory)
+
+    /// Every topic, in name order.
+    public func topics() -> [TopicRecord] {
+        topicsLock.withLock { openTopics.values.map(\.record) }.sorted { $0.name < $1.name }
+    }
+
+    public func topic(named name: String) -> TopicRecord? {
+        topicsLock.withLock { openTopics[name]?.record }
+    }
+
+    /// The partition's log; nil for an unknown topic or partition.
+    public func partition(_ tp: TopicPartition) -> PartitionLog? {
+        topicsLock.withLock {
+            guard let topic = openTopics[tp.topic], tp.partition >= 0, Int(tp.partition) < topic.logs.count else {
+                return nil
+            }
+            return topic.logs[Int(tp.partition)]
+        }
+    }
+
+    // MARK: Topic administration
+
+    /// Creates the topic's partition column families, then its catalog entry (the commit point).
+    /// - Throws: `topicExists`, or `invalidArgument` for a partition count below 1.
+    @discardableResult
+    public func createTopic(name: String, partitions: Int32, configs: [String: String]) throws -> TopicRecord {
+        guard partitions > 0 else { throw StorageError.invalidArgument("partition count \(partitions)") }
+        return try adminLock.withLock {
+            guard topic(named: name) == nil else { throw StorageError.topicExists(name) }
+            let record = TopicRecord(name: name, id: KafkaUUID.random(), partitionCount: partitions, configs: configs,
+                                     createdAtMs: Int64(Date().timeIntervalSince1970 * 1000))
+            var families: [ColumnFamily] = []
+            do {
+                for p in 0..<partitions {
+                    let cf = try db.createColumnFamily(PartitionLog.columnFamilyName(topicId: record.id, partition: p),
+                                                       options: partitionOptions)
+                    families.append(cf)
+                }
+                let batch = WriteBatch()
+                try catalog.put(record, in: batch)
+                try db.write(batch, sync: true)
+            } catch {
+                for cf in families { try? db.dropColumnFamily(cf) }
+                throw error
+            }
+            let logs = try families.enumerated().map { try makeLog(record, Int32($0.offset), $0.element) }
+            topicsLock.withLock { openTopics[name] = OpenTopic(record: record, logs: logs) }
+            return record
+        }
+    }
+
+    /// Deletes the catalog entry, the topic's log start offsets and its committed offsets in one
+    /// write (the commit point), then drops the partition column families. Operations on the
+    /// topic's `PartitionLog`s then throw `columnFamilyDropped`.
+    public func deleteTopic(name: String) throws {
+        try adminLock.withLock {
+            guard let topic = topicsLock.withLock({ openTopics[name] }) else { throw StorageError.unknownTopic(name) }
+            let batch = WriteBatch()
+            try catalog.deleteTopic(named: name, in: batch)
+            try catalog.deleteLogStartOffsets(topicId: topic.record.id, in: batch)
+            try offsets.deleteTopic(name, in: batch)
+            try db.write(batch, sync: true)
+            topicsLock.withLock { openTopics[name] = nil }
+            for log in topic.logs {
+                do {
+                    try db.dropColumnFamily(log.cf)
+                } catch {
+                    // The catalog no longer names it: the next startup drops it.
+                    logger.error("dropping partition column family failed",
+                                 metadata: ["cf": "\(log.cf.name)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Grows the topic to `newTotal` partitions (Kafka never shrinks a topic).
+    /// - Throws: `unknownTopic`, or `invalidArgument` when `newTotal` is not above the current count.
+    @discardableResult
+    public func createPartitions(name: String, newTotal: Int32) throws -> TopicRecord {
+        try adminLock.withLock {
+            guard let topic = topicsLock.withLock({ openTopics[name] }) else { throw StorageError.unknownTopic(name) }
+            let current = topic.record.partitionCount
+            guard newTotal > current else {
+                throw StorageError.invalidArgument("topic \(name) has \(current) partitions, asked for \(newTotal)")
+            }
+            var record = topic.record
+            record.partitionCount = newTotal
+            var families: [ColumnFamily] = []
+            do {
+                for p in current..<newTotal {
+                    families.append(try db.createColumnFamily(
+                        PartitionLog.columnFamilyName(topicId: record.id, partition: p), options: partitionOptions))
+                }
+                let batch = WriteBatch()
+                try catalog.put(record, in: batch)
+                try db.write(batch, sync: true)
+            } catch {
+                for cf in families { try? db.dropColumnFamily(cf) }
+                throw error
+            }
+            let added = try families.enumerated().map { try makeLog(record, current + Int32($0.offset), $0.element) }
+            topicsLock.withLock { openTopics[name] = OpenTopic(record: record, logs: topic.logs + added) }
+            return record
+        }
+    }
+
+    /// Replaces the topic's explicitly set configs with `configs`.
+    @discardableResult
+    public func alterTopicConfigs(name: String, _ configs: [String: String]) throws -> TopicRecord {
+        try adminLock.withLock {
+            guard let topic = topicsLock.withLock({ openTopics[name] }) else { throw StorageError.unknownTopic(name) }
+            var record = topic.record
+            record.configs = configs
+            let batch = WriteBatch()
+            try catalog.put(record, in: batch)
+            try db.write(batch, sync: true)
+            topicsLock.withLock { openTopics[name]?.record = record }
+            return record
+        }
+    }
+
+    // MARK: Durability and maintenance
+
+    /// Writes buffered WAL data to the OS and, with `sync`, fsyncs it (the broker's
+    /// `log.flush.interval.ms` timer). Failures are logged; returns false on failure.
+    @discardableResult
+    public func flushWAL(sync: Bool) -> Bool {
+        do {
+            try db.flushWAL(sync: sync)
+            return true
+        } catch {
+            logger.error("WAL flush failed", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Writes a consistent, openable copy of the whole store (every topic, offset and catalog
+    /// entry) to `path`, which must not exist yet.
+    public func checkpoint(to path: String) throws {
+        try db.checkpoint(to: path)
+    }
+
+    /// Bytes currently held by the shared block cache.
+    public var blockCacheUsageBytes: Int { cache.usageBytes }
+
+    /// Closes the database. Later operations on the store or its logs throw `closed`.
+    public func close() {
+        db.close()
+        logger.info("closed log store", metadata: ["directory": "\(directory)"])
+    }
+}

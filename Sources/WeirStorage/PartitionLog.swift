@@ -1,0 +1,299 @@
+import Foundation
+import KafkaProtocol
+import NIOCore
+
+/// One topic-partition's log: record batches, stored whole, keyed by base offset.
+///
+/// On-disk layout — column family `log/<topic id, base64url>/<partition, decimal>` (the topic ID,
+/// not its name, so a deleted and re-created topic never meets the old data):
+///
+///     key    8-byte big-endian base offset of the batch (bytewise order = offset order)
+///     value  the record batch exactly as Kafka serves it (implementation.html §5.3): its 61-byte
+///            v2 header with baseOffset and partitionLeaderEpoch stamped (and, for LogAppendTime
+///            topics, the timestamps and CRC), then the producer's records bytes untouched.
+///
+/// The log start offset, when DeleteRecords or retention moved it, is in the `catalog` column
+/// family (see `TopicCatalog`); otherwise it is the first batch's base offset. The log end offset
+/// is derived from the last batch's header on open, so a restart reads two keys, not the log.
+///
+/// Thread safety: offsets live under `lock`. Appends and deleteRecords hold it across their
+/// RocksDB write, which is what assigns offsets in call order and keeps batches dense; reads
+/// take it only to copy the offsets, then read through a RocksDB iterator (its own snapshot)
+/// without it. Lock order: this lock, then the database's (never the reverse).
+public final class PartitionLog: @unchecked Sendable {
+    public let topicPartition: TopicPartition
+    public let topicId: KafkaUUID
+    let db: RocksDB
+    let cf: ColumnFamily
+    let catalog: TopicCatalog
+    /// fsync the WAL on every write, whatever the caller asks.
+    let syncEveryWrite: Bool
+
+    private let lock = NSLock()
+    private var start: Int64
+    private var end: Int64
+    private var watermark: Int64
+
+    /// The column family of a partition.
+    public static func columnFamilyName(topicId: KafkaUUID, partition: Int32) -> String {
+        "log/\(topicId.base64)/\(partition)"
+    }
+
+    init(topicPartition: TopicPartition, topicId: KafkaUUID, db: RocksDB, cf: ColumnFamily,
+         catalog: TopicCatalog, syncEveryWrite: Bool) throws {
+        self.topicPartition = topicPartition
+        self.topicId = topicId
+        self.db = db
+        self.cf = cf
+        self.catalog = catalog
+        self.syncEveryWrite = syncEveryWrite
+        // Recovery: the persisted start (or the first batch) and the end after the last batch.
+        let persistedStart = try catalog.logStartOffset(topicId: topicId, partition: topicPartition.partition)
+        let (first, next) = try db.withIterator(cf) { it -> (Int64?, Int64?) in
+            it.seekToFirst()
+            guard it.isValid else {
+                try it.checkError()
+                return (nil, nil)
+            }
+            let firstBase = try StoredBatch(key: it.key, value: it.value).baseOffset
+            it.seekToLast()
+            guard it.isValid else {
+                try it.checkError()
+                return (firstBase, nil)
+            }
+            return (firstBase, try StoredBatch(key: it.key, value: it.value).lastOffset + 1)
+        }
+        start = persistedStart ?? first ?? 0
+        end = max(next ?? start, start)
+        watermark = end
+    }
+
+    // MARK: Offsets
+
+    public var offsets: LogOffsets {
+        lock.withLock { LogOffsets(logStartOffset: start, logEndOffset: end, highWatermark: watermark) }
+    }
+
+    public var logStartOffset: Int64 { lock.withLock { start } }
+    /// The offset the next appended record gets.
+    public var logEndOffset: Int64 { lock.withLock { end } }
+    /// Offsets below it are visible to consumers. On a single broker it follows the log end
+    /// offset after each append; with replication it will trail it until followers catch up.
+    public var highWatermark: Int64 { lock.withLock { watermark } }
+
+    // MARK: Append
+
+    /// Appends `batches` in order, assigning offsets densely from the log end offset, in ONE
+    /// RocksDB write (all batches or none). Each batch is stored as its stamped 61-byte header
+    /// followed by its original body, gathered by RocksDB without an intermediate copy.
+    ///
+    /// - Parameters:
+    ///   - leaderEpoch: stamped into each header's partitionLeaderEpoch.
+    ///   - logAppendTime: for LogAppendTime topics, the broker time stamped into each batch; nil
+    ///     keeps the producer's CreateTime timestamps.
+    ///   - sync: fsync the WAL before returning (also done when `syncEveryWrite` is set).
+    public func append(_ batches: [ProducedBatch], leaderEpoch: Int32, logAppendTime: Int64?,
+                       sync: Bool) throws -> AppendResult {
+        try lock.withLock {
+            let first = end
+            var next = end
+            let writeBatch = WriteBatch()
+            for batch in batches {
+                let size = batch.bytes.readableBytes
+                guard size >= RecordBatchHeader.size, batch.header.lastOffsetDelta >= 0 else {
+                    throw StorageError.invalidArgument(
+                        "batch of \(size) bytes with lastOffsetDelta \(batch.header.lastOffsetDelta)")
+                }
+                let base = next
+                let (last, overflow) = base.addingReportingOverflow(Int64(batch.header.lastOffsetDelta))
+                guard !overflow, last < Int64.max else {
+                    throw StorageError.invalidArgument("offsets would pass Int64.max")
+                }
+                let header = batch.stampedHeaderBytes(baseOffset: base, partitionLeaderEpoch: leaderEpoch,
+                                                      logAppendTime: logAppendTime)
+                guard header.readableBytes == RecordBatchHeader.size,
+                      let body = batch.bytes.getSlice(at: batch.bytes.readerIndex + RecordBatchHeader.size,
+                                                      length: size - RecordBatchHeader.size)
+                else {
+                    throw StorageError.invalidArgument("stamped header of \(header.readableBytes) bytes")
+                }
+                try writeBatch.putv(cf, key: OffsetKey(base), parts: [header, body])
+                next = last + 1
+            }
+            if writeBatch.count > 0 {
+                try db.write(writeBatch, sync: sync || syncEveryWrite)
+            }
+            end = next
+            // Single broker: everything written is committed. Replication will move this
+            // separately, from follower fetch positions.
+            watermark = next
+            return AppendResult(baseOffset: first, lastOffset: next - 1,
+                                logAppendTime: logAppendTime ?? -1, logStartOffset: start)
+        }
+    }
+
+    // MARK: Read
+
+    /// Appends stored batches to `buffer`, starting with the batch that contains `offset` (a
+    /// consumer may ask for any offset inside a batch; it skips the records before it), in
+    /// offset order, up to the high watermark, while their total stays ≤ `maxBytes`. The first
+    /// batch is appended even when larger than `maxBytes` if `minOneBatch` is set (Kafka's
+    /// rule so that a consumer always makes progress; the Fetch handler sets it for the first
+    /// partition of a response only). Each batch is copied once, from RocksDB's block straight
+    /// into `buffer`.
+    ///
+    /// - Returns: the number of bytes appended (0 at the high watermark).
+    /// - Throws: `StorageError.offsetOutOfRange` when `offset` is outside
+    ///   [logStartOffset, logEndOffset].
+    public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool = true,
+                     into buffer: inout ByteBuffer) throws -> Int {
+        let current = offsets
+        guard offset >= current.logStartOffset, offset <= current.logEndOffset else {
+            throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: current.logStartOffset,
+                                                logEndOffset: current.logEndOffset)
+        }
+        guard offset < current.highWatermark else { return 0 }
+        let total = try db.withIterator(cf, upperBound: Array(OffsetKey(current.highWatermark))) { it -> Int? in
+            try Self.position(it, at: offset)
+            // The log is dense from its start, so only a concurrent deleteRecords (after our
+            // offsets snapshot, before the iterator's) can leave no batch holding `offset`.
+            guard it.isValid else {
+                try it.checkError()
+                return nil
+            }
+            var total = 0
+            while it.isValid {
+                let value = it.value
+                let batch = try StoredBatch(key: it.key, value: value)
+                if total == 0, batch.baseOffset > offset { return nil }
+                let (sum, overflow) = total.addingReportingOverflow(value.count)
+                if overflow || sum > maxBytes {
+                    guard total == 0, minOneBatch else { break }
+                }
+                buffer.writeBytes(value)
+                total += value.count
+                if total >= maxBytes { break }
+                it.next()
+            }
+            try it.checkError()
+            return total
+        }
+        guard let total else {
+            let now = offsets
+            throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: now.logStartOffset,
+                                                logEndOffset: now.logEndOffset)
+        }
+        return total
+    }
+
+    /// Moves `it` to the batch containing `offset`, or the first batch after it.
+    private static func position(_ it: borrowing RocksDBIterator, at offset: Int64) throws {
+        it.seekForPrev(OffsetKey(offset))
+        if it.isValid {
+            if try StoredBatch(key: it.key, value: it.value).lastOffset < offset { it.next() }
+        } else {
+            try it.checkError()
+            it.seek(OffsetKey(offset))
+        }
+    }
+
+    // MARK: Timestamps
+
+    /// The first offset whose batch has maxTimestamp ≥ `timestamp`, with that maxTimestamp
+    /// (ListOffsets by time; the special timestamps -1/-2 are the caller's business).
+    ///
+    /// Granularity is the batch: Kafka finds the exact record; we return the batch's base
+    /// offset (clamped to the log start) and its maxTimestamp, which needs only stored headers.
+    /// Every record before that batch is older than `timestamp`, so the consumer never skips a
+    /// wanted record; it may re-read the older records of that one batch. Scans batches from
+    /// the log start; a time index can replace the scan later.
+    public func offset(forTimestamp timestamp: Int64) throws -> (offset: Int64, timestamp: Int64)? {
+        let current = offsets
+        return try db.withIterator(cf, upperBound: Array(OffsetKey(current.highWatermark)), fillCache: false) { it in
+            try Self.position(it, at: current.logStartOffset)
+            while it.isValid {
+                let batch = try StoredBatch(key: it.key, value: it.value)
+                if batch.maxTimestamp >= timestamp {
+                    return (max(batch.baseOffset, current.logStartOffset), batch.maxTimestamp)
+                }
+                it.next()
+            }
+            try it.checkError()
+            return nil
+        }
+    }
+
+    /// The batch with the largest maxTimestamp (the earliest such batch on ties): its last offset
+    /// and that timestamp, for ListOffsets' MAX_TIMESTAMP (-3). Approximation: Kafka returns
+    /// the offset of the very record carrying the maximum; we return the batch's last offset,
+    /// reading headers only. Scans the whole log. nil when the log is empty.
+    public func maxTimestampOffset() throws -> (offset: Int64, timestamp: Int64)? {
+        let current = offsets
+        return try db.withIterator(cf, upperBound: Array(OffsetKey(current.highWatermark)), fillCache: false) { it in
+            try Self.position(it, at: current.logStartOffset)
+            var best: (offset: Int64, timestamp: Int64)?
+            while it.isValid {
+                let batch = try StoredBatch(key: it.key, value: it.value)
+                if best == nil || batch.maxTimestamp > best!.timestamp {
+                    best = (batch.lastOffset, batch.maxTimestamp)
+                }
+                it.next()
+            }
+            try it.checkError()
+            return best
+        }
+    }
+
+    // MARK: Deletion
+
+    /// Moves the log start offset to `offset` (DeleteRecords, retention) and deletes, with one
+    /// range tombstone, every batch lying entirely below it; the batch containing `offset` stays
+    /// (reads skip its earlier records). The new start is persisted in the same write.
+    ///
+    /// - Returns: the log start offset afterwards (unchanged when `offset` is not above it).
+    /// - Throws: `offsetOutOfRange` when `offset` is negative or above the high watermark.
+    @discardableResult
+    public func deleteRecords(before offset: Int64) throws -> Int64 {
+        try lock.withLock {
+            guard offset >= 0, offset <= watermark else {
+                throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: start, logEndOffset: end)
+            }
+            guard offset > start else { return start }
+            // Keys below `keep` belong to batches ending before `offset`.
+            let keep: Int64 = try db.withIterator(cf) { it in
+                it.seekForPrev(OffsetKey(offset))
+                guard it.isValid else {
+                    try it.checkError()
+                    return offset
+                }
+                let batch = try StoredBatch(key: it.key, value: it.value)
+                return batch.lastOffset >= offset ? batch.baseOffset : offset
+            }
+            let writeBatch = WriteBatch()
+            try writeBatch.deleteRange(cf, from: OffsetKey(0), to: OffsetKey(keep))
+            try catalog.setLogStartOffset(offset, topicId: topicId, partition: topicPartition.partition, in: writeBatch)
+            try db.write(writeBatch, sync: syncEveryWrite)
+            start = offset
+            return offset
+        }
+    }
+
+    // MARK: Size
+
+    /// Estimated bytes of the log: RocksDB's SST size estimate plus the memtables' current size.
+    /// For retention.bytes; the estimate lags deletions until compaction reclaims the space.
+    public func approximateSizeBytes() throws -> UInt64 {
+        let files = try db.approximateSize(cf, from: Array(OffsetKey(0)), to: [UInt8](repeating: 0xFF, count: 9))
+        let memtables = try db.integerProperty(cf, "rocksdb.cur-size-all-mem-tables") ?? 0
+        return files &+ memtables
+    }
+
+    /// True once the topic was deleted (every operation then throws `columnFamilyDropped`).
+    public var isDeleted: Bool { cf.isInvalidated }
+}
+
+extension Array where Element == UInt8 {
+    init(_ key: OffsetKey) {
+        self = key.withUnsafeBytes { Array($0) }
+    }
+}

@@ -1,0 +1,303 @@
+import CRocksDB
+import Foundation
+
+/// A thin, safe wrapper over RocksDB's C API (`<rocksdb/c.h>`, RocksDB 7.8): one open database
+/// and its column families.
+///
+/// Thread safety: RocksDB's `DB` is thread-safe for get/put/write/iterators/flush/checkpoint and
+/// column-family creation, so this class adds no lock of its own around them. What it does add is
+/// lifetime safety: every call that passes the database or a column-family handle to C holds a
+/// shared `ReadWriteLock`, and dropping a column family or closing the database takes it
+/// exclusively before freeing those handles. A call racing a drop or close therefore throws
+/// `columnFamilyDropped` / `closed` instead of using freed memory.
+///
+/// On-disk layout: the database directory is plain RocksDB (CURRENT, MANIFEST-*, *.log WAL,
+/// *.sst, OPTIONS-*); what each column family holds is stated by the type that owns it.
+public final class RocksDB: @unchecked Sendable {
+    public let path: String
+    let lock = ReadWriteLock()
+    /// nil once closed. Guarded by `lock`.
+    private var db: OpaquePointer?
+    /// Open column families by name. Guarded by `familiesLock` (a mutex, as creation happens
+    /// under the shared lock).
+    private var families: [String: ColumnFamily] = [:]
+    private let familiesLock = NSLock()
+    private let writeOptions: OpaquePointer
+    private let syncWriteOptions: OpaquePointer
+    private let readOptions: OpaquePointer
+    /// Kept for the database's lifetime: the options it was opened with.
+    private let options: RocksDBOptions
+
+    public static let defaultColumnFamily = "default"
+
+    private init(path: String, db: OpaquePointer, options: RocksDBOptions) {
+        self.path = path
+        self.db = db
+        self.options = options
+        writeOptions = rocksdb_writeoptions_create()
+        syncWriteOptions = rocksdb_writeoptions_create()
+        rocksdb_writeoptions_set_sync(syncWriteOptions, 1)
+        readOptions = rocksdb_readoptions_create()
+    }
+
+    deinit {
+        close()
+        rocksdb_writeoptions_destroy(writeOptions)
+        rocksdb_writeoptions_destroy(syncWriteOptions)
+        rocksdb_readoptions_destroy(readOptions)
+    }
+
+    /// Names of the column families of the database at `path`; empty when no database exists there.
+    public static func listColumnFamilies(path: String, options: RocksDBOptions) throws -> [String] {
+        guard FileManager.default.fileExists(atPath: path + "/CURRENT") else { return [] }
+        var count = 0
+        let list = try withErrorPointer { rocksdb_list_column_families(options.pointer, path, &count, $0) }
+        guard let list else { return [] }
+        defer { rocksdb_list_column_families_destroy(list, count) }
+        return (0..<count).compactMap { list[$0].map { String(cString: $0) } }
+    }
+
+    /// Opens (creating if the options say so) the database at `path` with exactly these column
+    /// families, creating missing ones when `create_missing_column_families` is set. RocksDB
+    /// refuses to open without every existing column family, so list them first.
+    /// `default` is added with `options` when not listed.
+    public static func open(path: String, options: RocksDBOptions,
+                            columnFamilies: [(name: String, options: RocksDBOptions)]) throws -> RocksDB {
+        var all = columnFamilies
+        if !all.contains(where: { $0.name == defaultColumnFamily }) {
+            all.insert((defaultColumnFamily, options), at: 0)
+        }
+        guard all.count <= Int(Int32.max) else { throw StorageError.invalidArgument("too many column families") }
+        let cNames = all.map { strdup($0.name) }
+        defer { cNames.forEach { free($0) } }
+        var namePointers: [UnsafePointer<CChar>?] = cNames.map { $0.map { UnsafePointer($0) } }
+        var optionPointers: [OpaquePointer?] = all.map { $0.options.pointer }
+        var handles = [OpaquePointer?](repeating: nil, count: all.count)
+        let db = try withErrorPointer { err in
+            rocksdb_open_column_families(options.pointer, path, Int32(all.count), &namePointers,
+                                         &optionPointers, &handles, err)
+        }
+        guard let db else { throw StorageError.rocksDB("open \(path) returned no database") }
+        let wrapper = RocksDB(path: path, db: db, options: options)
+        for (i, entry) in all.enumerated() {
+            guard let h = handles[i] else { continue }
+            wrapper.families[entry.name] = ColumnFamily(name: entry.name, handle: h, lock: wrapper.lock)
+        }
+        // Keep the per-family options alive as long as the database (RocksDB copied them, but a
+        // caller may reuse the same object for `createColumnFamily`).
+        return wrapper
+    }
+
+    // MARK: Column families
+
+    public func columnFamily(named name: String) -> ColumnFamily? {
+        familiesLock.withLock { families[name] }
+    }
+
+    public var columnFamilyNames: [String] {
+        familiesLock.withLock { Array(families.keys) }
+    }
+
+    /// Creates a column family; RocksDB fails if one of that name exists.
+    public func createColumnFamily(_ name: String, options: RocksDBOptions) throws -> ColumnFamily {
+        try withDB { db in
+            let handle = try withErrorPointer { rocksdb_create_column_family(db, options.pointer, name, $0) }
+            guard let handle else { throw StorageError.rocksDB("create column family \(name) returned no handle") }
+            let cf = ColumnFamily(name: name, handle: handle, lock: lock)
+            familiesLock.withLock { families[name] = cf }
+            return cf
+        }
+    }
+
+    /// Drops the column family (its data is deleted in the background) and destroys the handle.
+    ///
+    /// The drop itself runs under the shared lock: RocksDB 7.8 rewrites its whole OPTIONS file
+    /// on every drop, which takes long with many column families, and other column families'
+    /// reads and writes must not wait for it. Only destroying the handle takes the exclusive
+    /// lock, which waits for in-flight calls (a write to the dropped family in between fails
+    /// inside RocksDB, harmlessly).
+    public func dropColumnFamily(_ cf: ColumnFamily) throws {
+        try withDB(cf) { db, handle in
+            try withErrorPointer { rocksdb_drop_column_family(db, handle, $0) }
+        }
+        lock.withWriteLock {
+            cf.invalidateLocked(dropped: true)
+        }
+        familiesLock.withLock {
+            if families[cf.name] === cf { families[cf.name] = nil }
+        }
+    }
+
+    // MARK: Reads and writes
+
+    public func put(_ cf: ColumnFamily, key: some ContiguousBytes, value: some ContiguousBytes, sync: Bool = false) throws {
+        let wo = sync ? syncWriteOptions : writeOptions
+        try withDB(cf) { db, h in
+            try key.withUnsafeBytes { k in
+                try value.withUnsafeBytes { v in
+                    try withErrorPointer { rocksdb_put_cf(db, wo, h, k.cChars, k.count, v.cChars, v.count, $0) }
+                }
+            }
+        }
+    }
+
+    /// The value of `key`, copied out of RocksDB; nil when absent.
+    public func get(_ cf: ColumnFamily, key: some ContiguousBytes) throws -> [UInt8]? {
+        try withDB(cf) { db, h in
+            try key.withUnsafeBytes { k in
+                var length = 0
+                let value = try withErrorPointer { rocksdb_get_cf(db, readOptions, h, k.cChars, k.count, &length, $0) }
+                guard let value else { return nil }
+                defer { rocksdb_free(value) }
+                return Array(UnsafeRawBufferPointer(start: value, count: length))
+            }
+        }
+    }
+
+    public func delete(_ cf: ColumnFamily, key: some ContiguousBytes, sync: Bool = false) throws {
+        let wo = sync ? syncWriteOptions : writeOptions
+        try withDB(cf) { db, h in
+            try key.withUnsafeBytes { k in
+                try withErrorPointer { rocksdb_delete_cf(db, wo, h, k.cChars, k.count, $0) }
+            }
+        }
+    }
+
+    /// Deletes the keys in [start, end).
+    public func deleteRange(_ cf: ColumnFamily, from start: some ContiguousBytes, to end: some ContiguousBytes,
+                            sync: Bool = false) throws {
+        let wo = sync ? syncWriteOptions : writeOptions
+        try withDB(cf) { db, h in
+            try start.withUnsafeBytes { s in
+                try end.withUnsafeBytes { e in
+                    try withErrorPointer { rocksdb_delete_range_cf(db, wo, h, s.cChars, s.count, e.cChars, e.count, $0) }
+                }
+            }
+        }
+    }
+
+    /// Applies the batch atomically. Always through the WAL; `sync` fsyncs the WAL before returning.
+    /// Fails (applying nothing) when the batch names a column family dropped since it was built.
+    public func write(_ batch: WriteBatch, sync: Bool) throws {
+        let wo = sync ? syncWriteOptions : writeOptions
+        try withDB { db in
+            try withErrorPointer { rocksdb_write(db, wo, batch.pointer, $0) }
+        }
+    }
+
+    /// Runs `body` with an iterator over `cf`, optionally bounded to [lowerBound, upperBound).
+    /// The iterator is destroyed when `body` returns.
+    public func withIterator<R>(_ cf: ColumnFamily, lowerBound: [UInt8]? = nil, upperBound: [UInt8]? = nil,
+                                fillCache: Bool = true,
+                                _ body: (borrowing RocksDBIterator) throws -> R) throws -> R {
+        try withDB(cf) { db, h in
+            let ro = rocksdb_readoptions_create()!
+            defer { rocksdb_readoptions_destroy(ro) }
+            rocksdb_readoptions_set_fill_cache(ro, fillCache ? 1 : 0)
+            // The C API keeps only a pointer to the bound keys: they must outlive the iterator.
+            let lower = lowerBound.map { UnsafeMutableRawBufferPointer.allocateCopy(of: $0) }
+            let upper = upperBound.map { UnsafeMutableRawBufferPointer.allocateCopy(of: $0) }
+            defer {
+                lower?.deallocate()
+                upper?.deallocate()
+            }
+            if let lower { rocksdb_readoptions_set_iterate_lower_bound(ro, UnsafeRawBufferPointer(lower).cChars, lower.count) }
+            if let upper { rocksdb_readoptions_set_iterate_upper_bound(ro, UnsafeRawBufferPointer(upper).cChars, upper.count) }
+            guard let pointer = rocksdb_create_iterator_cf(db, ro, h) else {
+                throw StorageError.rocksDB("create iterator on \(cf.name) returned nil")
+            }
+            defer { rocksdb_iter_destroy(pointer) }
+            let iterator = RocksDBIterator(pointer: pointer)
+            return try body(iterator)
+        }
+    }
+
+    // MARK: Maintenance
+
+    /// Writes the WAL buffer to the OS; with `sync`, fsyncs it too.
+    public func flushWAL(sync: Bool) throws {
+        try withDB { db in
+            try withErrorPointer { rocksdb_flush_wal(db, sync ? 1 : 0, $0) }
+        }
+    }
+
+    /// Creates a consistent, openable copy of the whole database (all column families) in `path`,
+    /// which must not exist. SST files are hard-linked when on the same file system.
+    public func checkpoint(to path: String) throws {
+        try withDB { db in
+            let checkpoint = try withErrorPointer { rocksdb_checkpoint_object_create(db, $0) }
+            guard let checkpoint else { throw StorageError.rocksDB("checkpoint object creation returned nil") }
+            defer { rocksdb_checkpoint_object_destroy(checkpoint) }
+            // 0: flush memtables first, so the checkpoint needs no WAL replay.
+            try withErrorPointer { rocksdb_checkpoint_create(checkpoint, path, 0, $0) }
+        }
+    }
+
+    /// RocksDB's estimate of the SST bytes holding keys in [start, end) (memtables excluded).
+    public func approximateSize(_ cf: ColumnFamily, from start: [UInt8], to end: [UInt8]) throws -> UInt64 {
+        try withDB(cf) { db, h in
+            var size: UInt64 = 0
+            try start.withUnsafeBytes { s in
+                try end.withUnsafeBytes { e in
+                    var sp: UnsafePointer<CChar>? = s.cChars, ep: UnsafePointer<CChar>? = e.cChars
+                    var sl = s.count, el = e.count
+                    try withErrorPointer { rocksdb_approximate_sizes_cf(db, h, 1, &sp, &sl, &ep, &el, &size, $0) }
+                }
+            }
+            return size
+        }
+    }
+
+    /// An integer property of a column family (e.g. "rocksdb.cur-size-all-mem-tables"); nil when unknown.
+    public func integerProperty(_ cf: ColumnFamily, _ name: String) throws -> UInt64? {
+        try withDB(cf) { db, h in
+            var value: UInt64 = 0
+            return rocksdb_property_int_cf(db, h, name, &value) == 0 ? value : nil
+        }
+    }
+
+    /// Closes the database: waits for in-flight calls, destroys every column-family handle, then
+    /// the database. Later calls throw `closed`. Idempotent.
+    public func close() {
+        lock.withWriteLock {
+            guard let db else { return }
+            let all = familiesLock.withLock { () -> [ColumnFamily] in
+                defer { families.removeAll() }
+                return Array(families.values)
+            }
+            for cf in all { cf.invalidateLocked(dropped: false) }
+            rocksdb_close(db)
+            self.db = nil
+        }
+    }
+
+    public var isClosed: Bool { lock.withReadLock { db == nil } }
+
+    // MARK: Lifetime guards
+
+    private func withDB<R>(_ body: (OpaquePointer) throws -> R) throws -> R {
+        try lock.withReadLock {
+            guard let db else { throw StorageError.closed }
+            return try body(db)
+        }
+    }
+
+    private func withDB<R>(_ cf: ColumnFamily, _ body: (OpaquePointer, OpaquePointer) throws -> R) throws -> R {
+        precondition(cf.lock === lock, "column family \(cf.name) belongs to another database")
+        return try lock.withReadLock {
+            guard let db else { throw StorageError.closed }
+            guard let h = cf.handle else {
+                throw cf.dropped ? StorageError.columnFamilyDropped(cf.name) : StorageError.closed
+            }
+            return try body(db, h)
+        }
+    }
+}
+
+extension UnsafeMutableRawBufferPointer {
+    static func allocateCopy(of bytes: [UInt8]) -> UnsafeMutableRawBufferPointer {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(bytes.count, 1), alignment: 1)
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        return UnsafeMutableRawBufferPointer(rebasing: buffer[0..<bytes.count])
+    }
+}

@@ -1,0 +1,86 @@
+import CRocksDB
+
+/// Owns a `rocksdb_options_t`: database-wide settings for the options passed to `RocksDB.open`,
+/// per-column-family settings for every other use. RocksDB copies options when a database or
+/// column family is opened, so an instance only has to live as long as someone may still pass it.
+public final class RocksDBOptions: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    /// RocksDB's defaults.
+    public init() {
+        pointer = rocksdb_options_create()
+    }
+
+    deinit {
+        rocksdb_options_destroy(pointer)
+    }
+
+    /// Database-wide settings (and the `default` column family's) for Weir's one database.
+    public static func database(_ s: StorageOptions, cache: BlockCache) -> RocksDBOptions {
+        let o = RocksDBOptions()
+        rocksdb_options_set_create_if_missing(o.pointer, 1)
+        rocksdb_options_set_create_missing_column_families(o.pointer, 1)
+        rocksdb_options_set_db_write_buffer_size(o.pointer, s.totalWriteBufferBytes)
+        rocksdb_options_set_max_total_wal_size(o.pointer, s.maxTotalWALBytes)
+        rocksdb_options_set_max_open_files(o.pointer, s.maxOpenFiles)
+        rocksdb_options_set_max_background_jobs(o.pointer, s.backgroundJobs)
+        rocksdb_options_set_keep_log_file_num(o.pointer, s.keepInfoLogFiles)
+        rocksdb_options_set_max_log_file_size(o.pointer, s.maxInfoLogFileBytes)
+        // Replaying a WAL whose tail was torn by a crash must still open the database: keep every
+        // complete record, drop the torn one (RocksDB's default, stated for the reader).
+        rocksdb_options_set_wal_recovery_mode(o.pointer, 2 /* kPointInTimeRecovery */)
+        o.applyColumnFamilySettings(s, writeBufferBytes: s.partitionWriteBufferBytes, lz4: false, cache: cache)
+        return o
+    }
+
+    /// Settings for a partition log's column family: LZ4-compressed SST files.
+    public static func partition(_ s: StorageOptions, cache: BlockCache) -> RocksDBOptions {
+        let o = RocksDBOptions()
+        o.applyColumnFamilySettings(s, writeBufferBytes: s.partitionWriteBufferBytes,
+                                    lz4: s.compressPartitions, cache: cache)
+        return o
+    }
+
+    /// Settings for small metadata column families (catalog, committed offsets).
+    public static func metadata(_ s: StorageOptions, cache: BlockCache) -> RocksDBOptions {
+        let o = RocksDBOptions()
+        o.applyColumnFamilySettings(s, writeBufferBytes: min(s.partitionWriteBufferBytes, 4 << 20),
+                                    lz4: true, cache: cache)
+        return o
+    }
+
+    private func applyColumnFamilySettings(_ s: StorageOptions, writeBufferBytes: Int, lz4: Bool, cache: BlockCache) {
+        rocksdb_options_set_write_buffer_size(pointer, writeBufferBytes)
+        rocksdb_options_set_arena_block_size(pointer, s.arenaBlockBytes)
+        rocksdb_options_set_max_write_buffer_number(pointer, 2)
+        rocksdb_options_set_compression(pointer, Int32(lz4 ? rocksdb_lz4_compression : rocksdb_no_compression))
+        let table = rocksdb_block_based_options_create()
+        defer { rocksdb_block_based_options_destroy(table) }
+        rocksdb_block_based_options_set_block_cache(table, cache.pointer)
+        // Fetches read batches sequentially and batches are often tens of KiB: bigger blocks mean
+        // a smaller index per SST file.
+        rocksdb_block_based_options_set_block_size(table, 32 << 10)
+        // Index blocks live in the shared cache instead of each open table reader, so their memory
+        // is bounded by `blockCacheBytes` however many partitions exist. No bloom filter: logs are
+        // read with seeks, never point lookups of absent keys.
+        rocksdb_block_based_options_set_cache_index_and_filter_blocks(table, 1)
+        rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(table, 1)
+        rocksdb_options_set_block_based_table_factory(pointer, table)
+    }
+}
+
+/// An LRU block cache shared by all column families of a database.
+public final class BlockCache: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    public init(capacityBytes: Int) {
+        pointer = rocksdb_cache_create_lru(capacityBytes)
+    }
+
+    deinit {
+        // Tables hold their own reference (a shared_ptr); this only drops ours.
+        rocksdb_cache_destroy(pointer)
+    }
+
+    public var usageBytes: Int { rocksdb_cache_get_usage(pointer) }
+}

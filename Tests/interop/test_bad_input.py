@@ -1,0 +1,91 @@
+"""Bad input: every malformed frame closes only its own connection, with one log line; the
+broker keeps serving and nothing already acknowledged is lost."""
+import socket
+import struct
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from conftest import api_versions_v0, create_topic, recv_exact
+
+
+def produce_some(bootstrap, topic, n=50):
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    for i in range(n):
+        p.produce(topic, value=f"v{i}".encode())
+    assert p.flush(20) == 0
+
+
+def read_all(bootstrap, topic, n):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "reader", "enable.auto.commit": False})
+    c.assign([TopicPartition(topic, 0, 0)])
+    got = []
+    for _ in range(100):
+        for m in c.consume(100, 0.2):
+            assert not m.error(), m.error()
+            got.append(m.value())
+        if len(got) >= n:
+            break
+    c.close()
+    return got
+
+
+def closed_after(port: int, payload: bytes) -> bool:
+    """Sends raw bytes; True if the broker closes the connection without answering."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(payload)
+        try:
+            return s.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+
+def request(api_key, version, body=b"", corr=1, client=b"t"):
+    payload = struct.pack(">hhih", api_key, version, corr, len(client)) + client + body
+    return struct.pack(">i", len(payload)) + payload
+
+
+def test_malformed_frames_close_the_connection_and_lose_nothing(broker):
+    create_topic(broker.bootstrap, "safe")
+    produce_some(broker.bootstrap, "safe")
+    cases = {
+        "negative length": struct.pack(">i", -5) + b"xxxx",
+        "oversized length": struct.pack(">i", 200 * 1024 * 1024),
+        "unknown api key": request(999, 0),
+        "unsupported produce version": request(0, 99),
+        "truncated header": struct.pack(">i", 3) + b"\x00\x03\x00",
+        "garbage metadata body": request(3, 9, b"\xff\xff\xff\xff\xff\xff\xff"),
+        "huge array length": request(3, 1, struct.pack(">i", 0x7fffffff)),
+        "trailing bytes": request(3, 1, struct.pack(">i", 0) + b"extra"),
+    }
+    for name, payload in cases.items():
+        assert closed_after(broker.port, payload), f"{name}: connection not closed"
+        assert broker.alive(), f"broker died on {name}:\n{broker.log_text()}"
+    log = broker.log_text()
+    assert "closing connection" in log
+    assert "socket.request.max.bytes" in log
+    assert api_versions_v0(broker.port)[4:6] == b"\x00\x00"
+    assert read_all(broker.bootstrap, "safe", 50) == [f"v{i}".encode() for i in range(50)]
+
+
+def test_corrupt_batch_gets_corrupt_message_and_nothing_is_stored(broker):
+    create_topic(broker.bootstrap, "crc")
+    produce_some(broker.bootstrap, "crc", 3)
+    # A one-record v2 batch with a wrong CRC, in a Produce v3 request (acks=1).
+    record = b"\x10\x00\x00\x00\x00\x02a\x00"  # length 8 (zigzag 16): attrs, ts delta, offset delta, key null? -> simple
+    record = bytes([0x0e, 0x00, 0x00, 0x00, 0x01, 0x02, 0x61, 0x00])  # len 7: attrs 0, tsd 0, od 0, key -1, value "a", 0 headers
+    body = struct.pack(">hiqqqhii", 0, 0, 0, 0, -1, -1, -1, 1) + record
+    batch_len = 4 + 1 + 4 + len(body)
+    batch = struct.pack(">qiib", 0, batch_len, -1, 2) + struct.pack(">I", 0xDEADBEEF) + body
+    produce = struct.pack(">h", -1) + struct.pack(">hi", 1, 5000) + struct.pack(">i", 1) + \
+        struct.pack(">h", 3) + b"crc" + struct.pack(">i", 1) + struct.pack(">i", 0) + struct.pack(">i", len(batch)) + batch
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=5) as s:
+        s.sendall(request(0, 3, produce, corr=42))
+        size = struct.unpack(">i", recv_exact(s, 4))[0]
+        resp = recv_exact(s, size)
+    corr, = struct.unpack(">i", resp[:4])
+    assert corr == 42
+    # topics[1] name "crc" partitions[1] index 0 error_code
+    off = 4 + 4 + 2 + 3 + 4 + 4
+    err, = struct.unpack(">h", resp[off:off + 2])
+    assert err == 2, f"expected CORRUPT_MESSAGE (2), got {err}"
+    assert read_all(broker.bootstrap, "crc", 3) == [b"v0", b"v1", b"v2"]

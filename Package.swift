@@ -30,6 +30,13 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
         // CRC-32C with SSE4.2 / ARMv8 CRC instructions and a table fallback.
         .target(name: "CCRC32C", path: "Sources/CCRC32C", cSettings: [.unsafeFlags(["-O3"])]),
+        // Batch column-family create/drop, which RocksDB's C API lacks (C++ over librocksdb).
+        .target(
+            name: "CRocksDBExtras",
+            path: "Sources/CRocksDBExtras",
+            cxxSettings: [.unsafeFlags(["-std=c++17"])],
+            linkerSettings: [.linkedLibrary("rocksdb")]
+        ),
 
         .target(
             name: "KafkaProtocol",
@@ -42,7 +49,7 @@ let package = Package(
         .target(
             name: "WeirStorage",
             dependencies: [
-                "KafkaProtocol", "CRocksDB",
+                "KafkaProtocol", "CRocksDB", "CRocksDBExtras",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

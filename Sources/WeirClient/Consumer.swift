@@ -106,6 +106,33 @@ public final class Consumer {
     /// `maxWaitMs` for data). Returns the records past each position, in offset order per
     /// partition, and advances the positions past them.
     public func poll() async throws -> [ConsumedRecord] {
+        do {
+            let records = try await pollOnce()
+            transientFailures = 0
+            return records
+        } catch where Self.isTransient(error) && transientFailures < Self.maxTransientFailures {
+            // A broker restart or a leader change: find the leaders again and retry, as Kafka's
+            // consumer does, for about ten seconds before giving up.
+            transientFailures += 1
+            staleTopics.formUnion(positions.keys.map(\.topic))
+            try await Task.sleep(nanoseconds: 500_000_000)
+            return []
+        }
+    }
+
+    private var transientFailures = 0
+    static let maxTransientFailures = 20
+
+    /// Lost connections, timeouts and retriable error codes; not corrupt data or fatal codes.
+    static func isTransient(_ error: any Error) -> Bool {
+        switch error {
+        case is ProtocolError: return false
+        case let e as KafkaError: return e.isRetriable
+        default: return true
+        }
+    }
+
+    private func pollOnce() async throws -> [ConsumedRecord] {
         var byLeader: [Int32: [TopicPartition]] = [:]
         for tp in positions.keys.sorted() {
             let leader = try await leaderMap(tp.topic, refresh: staleTopics.contains(tp.topic))[tp.partition] ?? -1

@@ -59,6 +59,10 @@ public final class ConsumerGroupMembership {
                     await dropCoordinator()
                 }
                 try await Task.sleep(nanoseconds: 200_000_000)
+            } catch where attempts < 20 && !(error is KafkaError) && !(error is ProtocolError) {
+                // The coordinator connection broke (e.g. a broker restart): find it again.
+                await dropCoordinator()
+                try await Task.sleep(nanoseconds: 500_000_000)
             }
         }
     }
@@ -121,7 +125,7 @@ public final class ConsumerGroupMembership {
         if !wanted.isEmpty {
             let metadata = try await client.metadata(topics: wanted)
             for topic in metadata.topics where topic.errorCode == 0 {
-                if let name = topic.name { counts[name] = Int32(topic.partitions.count) }
+                if let name = topic.name { counts[name] = Int32(clamping: topic.partitions.count) }
             }
         }
         let plan = RangeAssignor.assign(subscriptions: subscriptions, partitionCounts: counts)
@@ -141,6 +145,11 @@ public final class ConsumerGroupMembership {
                 try? await Task.sleep(nanoseconds: interval)
                 if Task.isCancelled { return }
                 guard let response = try? await withDeadline(10, "Heartbeat", { [request] in try await connection.send(request, version: version) }) else {
+                    // A closed coordinator connection needs a rejoin; a slow answer does not.
+                    if !connection.isActive {
+                        rejoin.withLockedValue { $0 = true }
+                        return
+                    }
                     continue
                 }
                 if response.errorCode != 0 && response.errorCode != ErrorCode.coordinatorLoadInProgress.rawValue {

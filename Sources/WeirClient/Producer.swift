@@ -50,7 +50,7 @@ public final class Producer {
 
     /// The number of partitions of `topic` (from metadata, cached).
     public func partitionCount(of topic: String) async throws -> Int32 {
-        Int32(try await leaderMap(topic).count)
+        Int32(clamping: try await leaderMap(topic).count)
     }
 
     /// Queues one record; sends whatever batches it completes. `partition` overrides the

@@ -150,6 +150,11 @@ public final class LogStore: @unchecked Sendable {
     // MARK: Topic administration
 
     /// Creates the topic's partition column families, then its catalog entry (the commit point).
+    ///
+    /// Cost: RocksDB 7.8 rewrites and re-verifies its OPTIONS file, which lists every column
+    /// family, on each creation and drop, so one partition costs time proportional to the
+    /// partitions already present (about 0.1 ms each): 200 new partitions take ~4 s, 1,000 ~95 s.
+    /// Produce and fetch on other partitions continue meanwhile.
     /// - Throws: `topicExists`, or `invalidArgument` for a partition count below 1.
     @discardableResult
     public func createTopic(name: String, partitions: Int32, configs: [String: String]) throws -> TopicRecord {

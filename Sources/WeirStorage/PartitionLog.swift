@@ -234,7 +234,9 @@ public final class PartitionLog: @unchecked Sendable {
             var best: (offset: Int64, timestamp: Int64)?
             while it.isValid {
                 let batch = try StoredBatch(key: it.key, value: it.value)
-                if best == nil || batch.maxTimestamp > best!.timestamp {
+                if let current = best, batch.maxTimestamp <= current.timestamp {
+                    // Ties keep the earlier batch.
+                } else {
                     best = (batch.lastOffset, batch.maxTimestamp)
                 }
                 it.next()

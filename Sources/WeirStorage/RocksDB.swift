@@ -1,4 +1,5 @@
 import CRocksDB
+import CRocksDBExtras
 import Foundation
 
 /// A thin, safe wrapper over RocksDB's C API (`<rocksdb/c.h>`, RocksDB 7.8): one open database
@@ -106,6 +107,92 @@ public final class RocksDB: @unchecked Sendable {
             let cf = ColumnFamily(name: name, handle: handle, lock: lock)
             familiesLock.withLock { families[name] = cf }
             return cf
+        }
+    }
+
+    /// Creates the column families `names`, all with `options`, in one RocksDB call
+    /// (`DB::CreateColumnFamilies` through CRocksDBExtras).
+    ///
+    /// Why a batch: RocksDB 7.8 rewrites and re-verifies its OPTIONS file, which lists every
+    /// column family, after each creation; one call rewrites it once instead of once per family
+    /// (1,000 families one by one take ~95 s, in one call ~1 s).
+    ///
+    /// All or nothing: RocksDB may fail after creating some of them (it stops at the first
+    /// failure); those are dropped again before this throws.
+    /// - Returns: the new column families, in the order of `names`.
+    public func createColumnFamilies(_ names: [String], options: RocksDBOptions) throws -> [ColumnFamily] {
+        guard !names.isEmpty else { return [] }
+        guard names.count <= Int(Int32.max) else { throw StorageError.invalidArgument("too many column families") }
+        return try withDB { db in
+            var handles = [OpaquePointer?](repeating: nil, count: names.count)
+            let cNames = names.map { strdup($0) }
+            defer { cNames.forEach { free($0) } }
+            let namePointers: [UnsafePointer<CChar>?] = cNames.map { $0.map { UnsafePointer($0) } }
+            var failure: (any Error)?
+            do {
+                try withErrorPointer { err in
+                    weir_rocksdb_create_column_families(db, options.pointer, Int32(names.count), namePointers,
+                                                        &handles, err)
+                }
+            } catch {
+                failure = error
+            }
+            if let failure {
+                var created = handles.compactMap { $0 }
+                if !created.isEmpty {
+                    // Best effort: a family left behind is harmless to RocksDB, and the store's
+                    // owner (LogStore) drops unknown families at the next open.
+                    _ = try? withErrorPointer { err in
+                        weir_rocksdb_drop_column_families(db, &created, Int32(created.count), err)
+                    }
+                    created.forEach { rocksdb_column_family_handle_destroy($0) }
+                }
+                throw failure
+            }
+            var result: [ColumnFamily] = []
+            result.reserveCapacity(names.count)
+            for (name, handle) in zip(names, handles) {
+                guard let handle else { throw StorageError.rocksDB("create column family \(name) returned no handle") }
+                result.append(ColumnFamily(name: name, handle: handle, lock: lock))
+            }
+            familiesLock.withLock {
+                for cf in result { families[cf.name] = cf }
+            }
+            return result
+        }
+    }
+
+    /// Drops the column families in one RocksDB call (`DB::DropColumnFamilies`, one OPTIONS
+    /// rewrite; see `createColumnFamilies`) and destroys their handles, with the same locking as
+    /// `dropColumnFamily`.
+    ///
+    /// On failure RocksDB may have dropped some of them (it stops at the first failure); then
+    /// no handle is destroyed and every family stays usable as far as this wrapper knows: drop
+    /// them one by one, or let the owner clean up at the next open.
+    public func dropColumnFamilies(_ cfs: [ColumnFamily]) throws {
+        guard !cfs.isEmpty else { return }
+        guard cfs.count <= Int(Int32.max) else { throw StorageError.invalidArgument("too many column families") }
+        for cf in cfs {
+            precondition(cf.lock === lock, "column family \(cf.name) belongs to another database")
+        }
+        try withDB { db in
+            var handles: [OpaquePointer?] = []
+            handles.reserveCapacity(cfs.count)
+            for cf in cfs {
+                guard let h = cf.handle else {
+                    throw cf.dropped ? StorageError.columnFamilyDropped(cf.name) : StorageError.closed
+                }
+                handles.append(h)
+            }
+            try withErrorPointer { err in
+                weir_rocksdb_drop_column_families(db, &handles, Int32(handles.count), err)
+            }
+        }
+        lock.withWriteLock {
+            for cf in cfs { cf.invalidateLocked(dropped: true) }
+        }
+        familiesLock.withLock {
+            for cf in cfs where families[cf.name] === cf { families[cf.name] = nil }
         }
     }
 

@@ -65,17 +65,31 @@ struct ConsoleProducerCommand: AsyncParsableCommand {
         let producerOptions = options
         let topic = self.topic
         let linger = lingerMs
+        let stop = StopSignal()
+        @Sendable func flush(_ producer: Producer) async throws {
+            do {
+                try await producer.flush()
+            } catch {
+                throw CLIError("Error when sending message to topic \(topic): \(CLI.message(of: error))")
+            }
+        }
         try await CLI.run(bootstrap: bootstrapServer, clientId: "weir-console-producer") { client in
             let producer = Producer(client: client, options: producerOptions)
             _ = try await producer.partitionCount(of: topic)
             var input = StdinLines()
             var lineNumber = 0
-            while true {
-                // Send a partial batch when the input pauses, as Kafka's linger does.
-                if producer.pendingRecords > 0 && !input.hasBufferedLine && !input.waitReadable(timeoutMs: linger) {
-                    try await producer.flush()
-                    continue
+            reading: while true {
+                if !input.hasBufferedLine {
+                    // Wait for input in short steps so that SIGINT/SIGTERM is noticed; send a
+                    // partial batch once the input has paused for the linger time.
+                    var waited: Int32 = 0
+                    while !input.waitReadable(timeoutMs: 100) {
+                        if stop.isSet { break reading }
+                        waited += 100
+                        if waited >= linger && producer.pendingRecords > 0 { try await flush(producer) }
+                    }
                 }
+                if stop.isSet { break }
                 guard let line = try input.nextLine() else { break }
                 lineNumber += 1
                 let record = try reader.parse(line, lineNumber: lineNumber)
@@ -85,11 +99,7 @@ struct ConsoleProducerCommand: AsyncParsableCommand {
                     throw CLIError("Error when sending message to topic \(topic): \(CLI.message(of: error))")
                 }
             }
-            do {
-                try await producer.flush()
-            } catch {
-                throw CLIError("Error when sending message to topic \(topic): \(CLI.message(of: error))")
-            }
+            try await flush(producer)
         }
     }
 
@@ -100,101 +110,5 @@ struct ConsoleProducerCommand: AsyncParsableCommand {
         case "1": return 1
         default: throw CLIError("invalid acks '\(text)'; use all, -1, 0 or 1")
         }
-    }
-}
-
-/// Kafka's `LineMessageReader`: splits a line into headers, key and value.
-struct LineRecordParser {
-    struct ParsedRecord {
-        var key: ByteBuffer?
-        var value: ByteBuffer?
-        var headers: [RecordHeader]
-    }
-
-    let parseKey: Bool
-    let keySeparator: [UInt8]
-    let parseHeaders: Bool
-    let headersDelimiter: [UInt8]
-    let headersSeparator: [UInt8]
-    let headersKeySeparator: [UInt8]
-    let nullMarker: [UInt8]?
-    let ignoreError: Bool
-
-    init(_ properties: [String: String]) throws {
-        parseKey = CLI.flag(properties, "parse.key")
-        keySeparator = Array(CLI.unescape(properties["key.separator"] ?? "\t").utf8)
-        parseHeaders = CLI.flag(properties, "parse.headers")
-        headersDelimiter = Array(CLI.unescape(properties["headers.delimiter"] ?? "\t").utf8)
-        headersSeparator = Array(CLI.unescape(properties["headers.separator"] ?? ",").utf8)
-        headersKeySeparator = Array(CLI.unescape(properties["headers.key.separator"] ?? ":").utf8)
-        nullMarker = properties["null.marker"].map { Array($0.utf8) }
-        ignoreError = CLI.flag(properties, "ignore.error")
-        for (name, sep) in [("key.separator", keySeparator), ("headers.delimiter", headersDelimiter),
-                            ("headers.separator", headersSeparator), ("headers.key.separator", headersKeySeparator)]
-            where sep.isEmpty {
-            throw CLIError("\(name) must not be empty")
-        }
-    }
-
-    func parse(_ line: ArraySlice<UInt8>, lineNumber: Int) throws -> ParsedRecord {
-        var rest = line
-        var headers: [RecordHeader] = []
-        if parseHeaders {
-            if let cut = Self.find(headersDelimiter, in: rest) {
-                headers = try parseHeaderList(rest[rest.startIndex ..< cut], lineNumber: lineNumber)
-                rest = rest[(cut + headersDelimiter.count)...]
-            } else if !ignoreError {
-                throw CLIError("No headers delimiter found on line number \(lineNumber): '\(String(decoding: line, as: UTF8.self))'")
-            }
-        }
-        var key: ByteBuffer?
-        if parseKey {
-            if let cut = Self.find(keySeparator, in: rest) {
-                key = bytesOrNull(rest[rest.startIndex ..< cut])
-                rest = rest[(cut + keySeparator.count)...]
-            } else if !ignoreError {
-                throw CLIError("No key separator found on line number \(lineNumber): '\(String(decoding: line, as: UTF8.self))'")
-            }
-        }
-        return ParsedRecord(key: key, value: bytesOrNull(rest), headers: headers)
-    }
-
-    private func parseHeaderList(_ text: ArraySlice<UInt8>, lineNumber: Int) throws -> [RecordHeader] {
-        guard !text.isEmpty else { return [] }
-        var headers: [RecordHeader] = []
-        for item in Self.split(text, by: headersSeparator) {
-            guard let cut = Self.find(headersKeySeparator, in: item) else {
-                throw CLIError("No header key separator found in pair '\(String(decoding: item, as: UTF8.self))' on line number \(lineNumber)")
-            }
-            let key = String(decoding: item[item.startIndex ..< cut], as: UTF8.self)
-            headers.append(RecordHeader(key: key, value: bytesOrNull(item[(cut + headersKeySeparator.count)...])))
-        }
-        return headers
-    }
-
-    private func bytesOrNull(_ bytes: ArraySlice<UInt8>) -> ByteBuffer? {
-        if let nullMarker, bytes.elementsEqual(nullMarker) { return nil }
-        return ByteBuffer(bytes: bytes)
-    }
-
-    static func find(_ needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
-        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
-        var i = haystack.startIndex
-        while i <= haystack.endIndex - needle.count {
-            if haystack[i] == needle[0] && haystack[i ..< i + needle.count].elementsEqual(needle) { return i }
-            i += 1
-        }
-        return nil
-    }
-
-    static func split(_ text: ArraySlice<UInt8>, by separator: [UInt8]) -> [ArraySlice<UInt8>] {
-        var parts: [ArraySlice<UInt8>] = []
-        var rest = text
-        while let cut = find(separator, in: rest) {
-            parts.append(rest[rest.startIndex ..< cut])
-            rest = rest[(cut + separator.count)...]
-        }
-        parts.append(rest)
-        return parts
     }
 }

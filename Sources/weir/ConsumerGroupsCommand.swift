@@ -106,7 +106,7 @@ struct ConsumerGroupsCommand: AsyncParsableCommand {
         for tp in assigned + unassigned {
             let current = committed[tp]
             let end = ends[tp]
-            let lag = current.flatMap { c in end.map { max($0 - c, 0) } }
+            let lag = current.flatMap { c in end.map { $0 > c ? $0 - c : 0 } }
             let m = owner[tp]
             rows.append([g.groupId, tp.topic, "\(tp.partition)", current.map(String.init) ?? "-", end.map(String.init) ?? "-",
                          lag.map(String.init) ?? "-", m?.memberId ?? "-", m?.host ?? "-", m?.clientId ?? "-"])

@@ -245,4 +245,32 @@ import Testing
             #expect(try log.approximateSizeBytes() > empty + 40_000)
         }
     }
+
+    @Test func damagedStoredBatchesThrowInsteadOfTrapping() throws {
+        try withTempDirectory { dir in
+            let store = try openStore(dir)
+            defer { store.close() }
+            try store.createTopic(name: "t", partitions: 1, configs: [:])
+            let log = try #require(store.partition(TopicPartition("t", 0)))
+            _ = try log.append([try producedBatch(records: 2, body: [1])], leaderEpoch: 0, logAppendTime: nil, sync: false)
+            // A value too short for a header under offset 0.
+            try store.db.put(log.cf, key: OffsetKey(0), value: [UInt8](repeating: 0, count: 10))
+            var buffer = ByteBuffer()
+            #expect(throws: StorageError.corrupt("batch at offset 0 has 10 bytes")) {
+                try log.read(from: 0, maxBytes: 100, into: &buffer)
+            }
+            // A key that is not 8 bytes.
+            try store.db.delete(log.cf, key: OffsetKey(0))
+            try store.db.put(log.cf, key: [0], value: [UInt8](repeating: 0, count: 61))
+            #expect(throws: StorageError.corrupt("log key of 1 bytes")) { try log.maxTimestampOffset() }
+            try store.db.delete(log.cf, key: [0])
+            // A header whose baseOffset disagrees with its key.
+            var header = batchBytes(records: 1, body: [])
+            header.setInteger(Int64(9), at: 0, endianness: .big)
+            try store.db.put(log.cf, key: OffsetKey(0), value: Array(header.readableBytesView))
+            #expect(throws: StorageError.corrupt("batch under key 0 has baseOffset 9, lastOffsetDelta 0")) {
+                try log.read(from: 0, maxBytes: 100, into: &buffer)
+            }
+        }
+    }
 }

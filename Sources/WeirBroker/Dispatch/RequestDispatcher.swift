@@ -19,6 +19,7 @@ public struct RequestDispatcher: Sendable {
     }
 
     public func respond(to frame: ByteBuffer, clientHost: String, allocator: ByteBufferAllocator) async throws -> ByteBuffer? {
+        let original = frame
         var frame = frame
         guard let apiKey = frame.getInteger(at: frame.readerIndex, endianness: .big, as: Int16.self),
               let apiVersion = frame.getInteger(at: frame.readerIndex + 2, endianness: .big, as: Int16.self),
@@ -49,7 +50,8 @@ public struct RequestDispatcher: Sendable {
         do {
             return try await handler.respond(to: &frame, context: context, allocator: allocator)
         } catch let error as ProtocolError {
-            throw Rejected(description: "\(handler.apiKey.name) v\(apiVersion) from \(header.clientId ?? "-"): \(error)")
+            throw Rejected(description: "\(handler.apiKey.name) v\(apiVersion) from \(header.clientId ?? "-"): \(error) "
+                                      + "(request starts \(original.hexPrefix(96)))")
         }
     }
 

@@ -40,6 +40,9 @@ struct ProduceHandler: ApiHandler {
                     continue
                 }
                 switch ProducedBatch.validate(p.records ?? ByteBuffer(), maxBatchBytes: effective.maxMessageBytes) {
+                case .success(let batches) where context.apiVersion < 7 && batches.contains { $0.header.compression == .zstd }:
+                    // zstd needs Produce v7+ (KIP-110): older clients could not read it back.
+                    w.error = .unsupportedCompressionType
                 case .success(let batches):
                     w.log = log
                     w.batches = batches

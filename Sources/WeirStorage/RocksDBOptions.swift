@@ -24,6 +24,11 @@ public final class RocksDBOptions: @unchecked Sendable {
         rocksdb_options_set_max_total_wal_size(o.pointer, s.maxTotalWALBytes)
         rocksdb_options_set_max_open_files(o.pointer, s.maxOpenFiles)
         rocksdb_options_set_max_background_jobs(o.pointer, s.backgroundJobs)
+        // At open RocksDB 7.8 starts and joins this many threads minus one per column family to
+        // open SST files, even for a family with none: 16 (the default) made opening 1,000
+        // partitions spend ~0.5 s of its ~0.75 s creating threads. With a bounded table cache it
+        // opens at most 16 SST files in all at startup anyway, so one thread loses nothing.
+        rocksdb_options_set_max_file_opening_threads(o.pointer, 1)
         rocksdb_options_set_keep_log_file_num(o.pointer, s.keepInfoLogFiles)
         rocksdb_options_set_max_log_file_size(o.pointer, s.maxInfoLogFileBytes)
         // Replaying a WAL whose tail was torn by a crash must still open the database: keep every

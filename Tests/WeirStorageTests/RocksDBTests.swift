@@ -110,6 +110,55 @@ import Testing
         }
     }
 
+    @Test func batchCreatedAndDroppedColumnFamiliesPersist() throws {
+        try withTempDirectory { dir in
+            let db = try open(dir + "/db")
+            #expect(try db.createColumnFamilies([], options: RocksDBOptions()).isEmpty)
+            try db.dropColumnFamilies([])
+            let created = try db.createColumnFamilies(["x", "y", "z"], options: RocksDBOptions())
+            #expect(created.map(\.name) == ["x", "y", "z"])
+            #expect(Set(db.columnFamilyNames) == ["default", "a", "b", "x", "y", "z"])
+            for (i, cf) in created.enumerated() {
+                #expect(db.columnFamily(named: cf.name) === cf)
+                try db.put(cf, key: [1], value: [UInt8(i)])
+            }
+            #expect(try created.map { try db.get($0, key: [1]) } == [[0], [1], [2]])
+            let (x, y, z) = (created[0], created[1], created[2])
+            try db.dropColumnFamilies([x, z])
+            #expect(x.isInvalidated && z.isInvalidated && !y.isInvalidated)
+            #expect(throws: StorageError.columnFamilyDropped("x")) { try db.get(x, key: [1]) }
+            #expect(try db.get(y, key: [1]) == [1])
+            #expect(Set(db.columnFamilyNames) == ["default", "a", "b", "y"])
+            // A dropped family in the list: nothing is dropped.
+            #expect(throws: StorageError.columnFamilyDropped("z")) { try db.dropColumnFamilies([y, z]) }
+            #expect(try db.get(y, key: [1]) == [1])
+            db.close()
+            let listed = try RocksDB.listColumnFamilies(path: dir + "/db", options: RocksDBOptions())
+            #expect(Set(listed) == ["default", "a", "b", "y"])
+            let reopened = try open(dir + "/db", families: ["a", "b", "y"])
+            defer { reopened.close() }
+            #expect(try reopened.get(try #require(reopened.columnFamily(named: "y")), key: [1]) == [1])
+        }
+    }
+
+    /// RocksDB stops a batch creation at the first failure, having created the families before
+    /// it: those are dropped again, so a failed batch leaves nothing behind.
+    @Test func failedBatchCreationLeavesNoColumnFamily() throws {
+        try withTempDirectory { dir in
+            let db = try open(dir + "/db")
+            #expect(throws: StorageError.rocksDB("Invalid argument: Column family already exists")) {
+                _ = try db.createColumnFamilies(["n1", "a", "n2"], options: RocksDBOptions())
+            }
+            #expect(Set(db.columnFamilyNames) == ["default", "a", "b"])
+            let again = try db.createColumnFamilies(["n1", "n2"], options: RocksDBOptions())
+            #expect(again.map(\.name) == ["n1", "n2"])
+            try db.dropColumnFamilies(again)
+            db.close()
+            let listed = try RocksDB.listColumnFamilies(path: dir + "/db", options: RocksDBOptions())
+            #expect(Set(listed) == ["default", "a", "b"])
+        }
+    }
+
     @Test func checkpointIsAnOpenableCopy() throws {
         try withTempDirectory { dir in
             let db = try open(dir + "/db")

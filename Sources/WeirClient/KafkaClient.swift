@@ -48,9 +48,10 @@ public final class KafkaClient: @unchecked Sendable {
                 var request = ApiVersionsRequest()
                 request.clientSoftwareName = "weir"
                 request.clientSoftwareVersion = "0.1.0"
-                var response = try await c.send(request, version: 3)
+                // Bounded: a broker that accepts connections but does not answer must not hang us.
+                var response = try await withDeadline(15, "ApiVersions") { [request] in try await c.send(request, version: 3) }
                 if response.errorCode == ErrorCode.unsupportedVersion.rawValue {
-                    response = try await c.send(ApiVersionsRequest(), version: 0)
+                    response = try await withDeadline(15, "ApiVersions") { try await c.send(ApiVersionsRequest(), version: 0) }
                 }
                 guard response.errorCode == 0 else { throw ClientError("ApiVersions failed with error \(response.errorCode)") }
                 brokerVersions = Dictionary(response.apiKeys.map { ($0.apiKey, $0.minVersion...$0.maxVersion) }, uniquingKeysWith: { a, _ in a })

@@ -69,6 +69,13 @@ public final class KafkaConnection: @unchecked Sendable {
         request.write(to: &buffer, version: version)
         buffer.setInteger(Int32(buffer.readableBytes - 4), at: 0)
         try await channel.eventLoop.submit {
+            // On the event loop, a closed channel has already run `channelInactive`, which
+            // failed everything pending; a request queued now would wait forever, so fail it.
+            // An open channel fails it later, in `channelInactive`, if it closes first.
+            guard self.channel.isActive else {
+                promise?.fail(ConnectionError(description: "connection to \(self.host):\(self.port) is closed"))
+                return
+            }
             if let promise { self.matcher.expect(correlationId, promise) }
             self.channel.writeAndFlush(buffer, promise: nil)
         }.get()

@@ -23,8 +23,9 @@ public final class Producer {
         public var codec: CompressionCodec = .none
         public var batchBytes = 16 * 1024
         public var batchRecords = 1000
-        /// Attempts after the first for retriable errors (Kafka's `retries`, bounded here).
-        public var retries = 5
+        /// Attempts after the first for retriable errors (Kafka's `retries`, bounded here);
+        /// with the growing backoff (capped at 1 s) they span about 5 s.
+        public var retries = 10
         public var retryBackoffMs = 100
         public var requestTimeoutMs: Int32 = 30000
         /// Ask the broker to create a topic that does not exist (Kafka's default).
@@ -144,7 +145,14 @@ public final class Producer {
             var failures: [TopicPartition: KafkaError] = [:]
             var byLeader: [Int32: [TopicPartition: ByteBuffer]] = [:]
             for (tp, batch) in pending {
-                let leader = try await leaderMap(tp.topic, refresh: attempt > 0)[tp.partition] ?? -1
+                let leader: Int32
+                do {
+                    leader = try await leaderMap(tp.topic, refresh: attempt > 0)[tp.partition] ?? -1
+                } catch where Consumer.isTransient(error) {
+                    // Metadata unreachable (a broker restarting): retried like a lost connection.
+                    failures[tp] = KafkaError(.networkException, message: "\(error)", context: "\(tp)")
+                    continue
+                }
                 if leader < 0 {
                     failures[tp] = KafkaError(.leaderNotAvailable, context: "\(tp)")
                 } else {
@@ -167,7 +175,7 @@ public final class Producer {
             }
             attempt += 1
             pending = pending.filter { failures[$0.key] != nil }
-            try await Task.sleep(nanoseconds: UInt64(options.retryBackoffMs * attempt) * 1_000_000)
+            try await Task.sleep(nanoseconds: UInt64(min(options.retryBackoffMs * attempt, 1000)) * 1_000_000)
         }
     }
 

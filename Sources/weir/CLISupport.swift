@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import KafkaProtocol
 import NIOConcurrencyHelpers
 import WeirClient
 
@@ -42,6 +43,8 @@ enum CLI {
     static func message(of error: any Error) -> String {
         switch error {
         case let e as KafkaError: return e.description
+        // Never interpolate an ErrorCode: its `description` calls itself.
+        case let e as ErrorCode: return KafkaError(code: e.rawValue).description
         case let e as CLIError: return e.description
         case let e as KafkaClient.ClientError: return e.description
         case let e as DeadlineExceeded: return e.description

@@ -56,7 +56,7 @@ class Broker:
     def start(self) -> "Broker":
         args = [str(WEIR), "broker", str(ROOT / "config/server.properties"),
                 "--override", f"log.dirs={self.datadir}",
-                "--override", f"listeners=PLAINTEXT://127.0.0.1:{self.port}"]
+                "--override", f"listeners=PLAINTEXT://127.0.0.1:{self.port}", "--log-level", os.environ.get("WEIR_LOG_LEVEL", "info")]
         for k, v in self.overrides.items():
             args += ["--override", f"{k}={v}"]
         self.proc = subprocess.Popen(args, cwd=ROOT, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,

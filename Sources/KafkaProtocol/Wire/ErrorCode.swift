@@ -1,6 +1,6 @@
 /// Kafka's error codes (protocol.html, "Error Codes"); the ones Weir returns, plus neighbours
 /// that clients know by number.
-public enum ErrorCode: Int16, Sendable, Error, CustomStringConvertible {
+public enum ErrorCode: Int16, Sendable, Error {
     case unknownServerError = -1
     case none = 0
     case offsetOutOfRange = 1
@@ -75,5 +75,7 @@ public enum ErrorCode: Int16, Sendable, Error, CustomStringConvertible {
     case unknownTopicId = 100
     case inconsistentTopicId = 103
 
-    public var description: String { "\(self) (\(rawValue))" }
+    /// "corruptMessage (2)", for log lines. (Not `description`: a CustomStringConvertible
+    /// conformance would make `"\(self)"` recurse instead of naming the case.)
+    public var logDescription: String { "\(self) (\(rawValue))" }
 }

@@ -5,13 +5,13 @@ import NIOConcurrencyHelpers
 /// partitions receives an append or its `max.wait.ms` passes. Produce calls `appended(_:)`
 /// after each successful append; that is the only coupling between the two paths.
 public final class AppendWaiters: @unchecked Sendable {
-    private final class Waiter {
+    /// One parked fetch. Fields are guarded by the registry's lock.
+    private final class Waiter: @unchecked Sendable {
         let partitions: [TopicPartition]
         var continuation: CheckedContinuation<Void, Never>?
-        init(partitions: [TopicPartition], continuation: CheckedContinuation<Void, Never>) {
-            self.partitions = partitions
-            self.continuation = continuation
-        }
+        var timeout: Task<Void, Never>?
+        var done = false
+        init(partitions: [TopicPartition]) { self.partitions = partitions }
     }
 
     private let lock = NIOLock()
@@ -19,40 +19,38 @@ public final class AppendWaiters: @unchecked Sendable {
 
     public init() {}
 
-    /// Returns when any of `partitions` gets new data, or after `timeoutMs`, whichever is first.
-    /// `hasNewData` is checked once the waiter is registered, so that an append landing between
-    /// the caller's read and its registration is not missed.
+    /// Returns when any of `partitions` gets new data, after `timeoutMs`, or on cancellation,
+    /// whichever is first. `hasNewData` is checked once the waiter is registered, so that an
+    /// append landing between the caller's read and its registration is not missed.
     public func wait(for partitions: [TopicPartition], timeoutMs: Int64, hasNewData: @escaping @Sendable () -> Bool) async {
         guard timeoutMs > 0, !partitions.isEmpty else { return }
-        var registered: Waiter?
+        let waiter = Waiter(partitions: partitions)
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let waiter = Waiter(partitions: partitions, continuation: continuation)
-                registered = waiter
-                lock.withLock {
+                let registered: Bool = lock.withLock {
+                    guard !waiter.done else { return false }
+                    waiter.continuation = continuation
                     for tp in partitions { waiters[tp, default: [:]][ObjectIdentifier(waiter)] = waiter }
+                    waiter.timeout = Task { [weak self] in
+                        try? await Task.sleep(nanoseconds: UInt64(timeoutMs) * 1_000_000)
+                        self?.wake(waiter)
+                    }
+                    return true
                 }
-                if hasNewData() {
+                if !registered {
+                    continuation.resume()
+                } else if hasNewData() {
                     wake(waiter)
-                    return
-                }
-                Task { [weak self, weak waiter] in
-                    try? await Task.sleep(nanoseconds: UInt64(timeoutMs) * 1_000_000)
-                    if let self, let waiter { self.wake(waiter) }
                 }
             }
         } onCancel: {
-            if let registered { self.wake(registered) }
+            self.wake(waiter)
         }
-        _ = registered
     }
 
     /// New data in `tp`: wake every fetch waiting on it.
     public func appended(_ tp: TopicPartition) {
-        let woken: [Waiter] = lock.withLock {
-            guard let entries = waiters[tp] else { return [] }
-            return Array(entries.values)
-        }
+        let woken: [Waiter] = lock.withLock { waiters[tp].map { Array($0.values) } ?? [] }
         for w in woken { wake(w) }
     }
 
@@ -62,16 +60,23 @@ public final class AppendWaiters: @unchecked Sendable {
         for w in all { wake(w) }
     }
 
+    /// Resumes `waiter` once, unregisters it and stops its timer. Safe to call any number of
+    /// times, from any thread, before or after it was registered.
     private func wake(_ waiter: Waiter) {
-        let continuation: CheckedContinuation<Void, Never>? = lock.withLock {
-            guard let c = waiter.continuation else { return nil }
-            waiter.continuation = nil
+        let (continuation, timeout): (CheckedContinuation<Void, Never>?, Task<Void, Never>?) = lock.withLock {
+            guard !waiter.done else { return (nil, nil) }
+            waiter.done = true
             for tp in waiter.partitions {
                 waiters[tp]?.removeValue(forKey: ObjectIdentifier(waiter))
                 if waiters[tp]?.isEmpty == true { waiters.removeValue(forKey: tp) }
             }
-            return c
+            defer {
+                waiter.continuation = nil
+                waiter.timeout = nil
+            }
+            return (waiter.continuation, waiter.timeout)
         }
+        timeout?.cancel()
         continuation?.resume()
     }
 }

@@ -33,21 +33,19 @@ struct FetchHandler: ApiHandler {
         let minBytes = Int(max(0, request.minBytes))
         let deadline = ContinuousClock.now + .milliseconds(Int(max(0, request.maxWaitMs)))
 
+        // Long poll: re-read whenever one of the partitions gets an append, until min.bytes
+        // are there, an error is, or max.wait.ms has passed.
         var got = try await read(wanted, maxBytes: maxBytes)
-        while true {
-            let total = got.reduce(0) { $0 + ($1.records?.readableBytes ?? 0) }
-            let anyError = got.contains { $0.error != .none }
-            let remaining = ContinuousClock.now.duration(to: deadline)
-            if total >= max(minBytes, 1) || anyError || remaining <= .zero || wanted.isEmpty { break }
+        while !wanted.isEmpty, !got.contains(where: { $0.error != .none }),
+              got.reduce(0, { $0 + ($1.records?.readableBytes ?? 0) }) < minBytes {
+            let remaining = ContinuousClock.now.duration(to: deadline).milliseconds
+            guard remaining > 0 else { break }
             let store = broker.store
-            let partitions = wanted.map { TopicPartition($0.topic, $0.partition) }
-            let offsets = wanted.map(\.offset)
-            await broker.appendWaiters.wait(for: partitions, timeoutMs: remaining.milliseconds) {
-                zip(partitions, offsets).contains { tp, offset in (store.partition(tp)?.highWatermark ?? 0) > offset }
+            let fetched = wanted.map { (TopicPartition($0.topic, $0.partition), $0.offset) }
+            await broker.appendWaiters.wait(for: fetched.map(\.0), timeoutMs: remaining) {
+                fetched.contains { tp, offset in (store.partition(tp)?.highWatermark ?? 0) > offset }
             }
-            if ContinuousClock.now >= deadline && total > 0 { break }
             got = try await read(wanted, maxBytes: maxBytes)
-            if ContinuousClock.now >= deadline { break }
         }
 
         var response = FetchResponse()

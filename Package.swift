@@ -99,7 +99,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KafkaProtocolTests",
+            dependencies: ["KafkaProtocol", .product(name: "NIOTestUtils", package: "swift-nio"),
+                           .product(name: "NIOEmbedded", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "WeirStorageTests", dependencies: ["WeirStorage", "KafkaProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirBrokerTests", dependencies: ["WeirBroker", "WeirStorage", "KafkaProtocol"], swiftSettings: swiftSettings),
         .testTarget(

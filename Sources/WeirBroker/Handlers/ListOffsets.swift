@@ -1,4 +1,5 @@
 import KafkaProtocol
+import NIOCore
 import WeirStorage
 
 /// ListOffsets (2): earliest (-2), latest (-1), max timestamp (-3), or the first offset whose
@@ -31,14 +32,17 @@ struct ListOffsetsHandler: ApiHandler {
                         case Self.earliest:
                             r.offset = log.logStartOffset
                         case Self.maxTimestamp:
-                            if let (offset, ts) = try log.maxTimestampOffset() {
-                                r.offset = offset
+                            // The store finds the batch from headers; the record inside it is exact.
+                            if let (last, ts) = try log.maxTimestampOffset() {
+                                let entry = try Self.firstRecord(in: log, batchContaining: last) { $0.timestamp == ts }
+                                r.offset = entry?.offset ?? last
                                 r.timestamp = ts
                             }
                         case let ts where ts >= 0:
-                            if let (offset, found) = try log.offset(forTimestamp: ts) {
-                                r.offset = offset
-                                r.timestamp = found
+                            if let (base, _) = try log.offset(forTimestamp: ts),
+                               let entry = try Self.firstRecord(in: log, batchContaining: base, matching: { $0.timestamp >= ts }) {
+                                r.offset = entry.offset
+                                r.timestamp = entry.timestamp
                             }
                         default:
                             r.errorCode = ErrorCode.invalidRequest.rawValue
@@ -51,5 +55,16 @@ struct ListOffsetsHandler: ApiHandler {
             }
         }
         return response
+    }
+
+    /// Decodes the one stored batch containing `offset` and returns its first record at or
+    /// after `offset` that matches. Only timestamp lookups pay for this decode.
+    static func firstRecord(in log: PartitionLog, batchContaining offset: Int64,
+                            matching: (DecodedBatch.Entry) -> Bool) throws -> DecodedBatch.Entry? {
+        var bytes = ByteBuffer()
+        _ = try log.read(from: offset, maxBytes: 1, minOneBatch: true, into: &bytes)
+        var reader = RecordBatchReader(bytes)
+        guard let batch = try reader.nextBatch() else { return nil }
+        return batch.first { $0.offset >= offset && matching($0) }
     }
 }

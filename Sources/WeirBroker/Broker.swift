@@ -49,6 +49,7 @@ public final class Broker: Sendable {
         r.register(AlterConfigsHandler(broker: self))
         r.register(IncrementalAlterConfigsHandler(broker: self))
         r.register(DescribeClusterHandler(broker: self))
+        r.register(InitProducerIdHandler(broker: self))
         r.register(ApiVersionsHandler(advertised: r.advertised + [(ApiKey.apiVersions.rawValue, 0, 3)]))
         return r
     }

@@ -8,12 +8,18 @@ public struct AppendResult: Sendable, Equatable {
     public var logAppendTime: Int64
     /// The partition's log start offset after the append.
     public var logStartOffset: Int64
+    /// True when the append was a retry of an idempotent producer's batch already stored:
+    /// nothing was written, and the offsets (and LogAppendTime) are those of the stored batch.
+    /// The Produce response answers it as a success, as Kafka does.
+    public var duplicate: Bool
 
-    public init(baseOffset: Int64, lastOffset: Int64, logAppendTime: Int64, logStartOffset: Int64) {
+    public init(baseOffset: Int64, lastOffset: Int64, logAppendTime: Int64, logStartOffset: Int64,
+                duplicate: Bool = false) {
         self.baseOffset = baseOffset
         self.lastOffset = lastOffset
         self.logAppendTime = logAppendTime
         self.logStartOffset = logStartOffset
+        self.duplicate = duplicate
     }
 }
 

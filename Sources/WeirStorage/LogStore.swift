@@ -11,6 +11,7 @@ import Logging
 ///     default                            unused
 ///     catalog                            topics and log start offsets (see `TopicCatalog`)
 ///     offsets                            committed consumer offsets (see `OffsetStore`)
+///     producers                          idempotent producers' state (see `ProducerStateStore`)
 ///     log/<topic id base64url>/<p>       one per partition (see `PartitionLog`)
 ///
 /// What is open comes from the catalog: at startup, a partition column family that no catalog
@@ -32,6 +33,9 @@ public final class LogStore: @unchecked Sendable {
     public let options: StorageOptions
     public let catalog: TopicCatalog
     public let offsets: OffsetStore
+    /// Producer ids for InitProducerId.
+    public let producerIds: ProducerIdAllocator
+    let producers: ProducerStateStore
     let db: RocksDB
     private let logger: Logger
     private let partitionOptions: RocksDBOptions
@@ -42,12 +46,15 @@ public final class LogStore: @unchecked Sendable {
     private let adminLock = NSLock()
 
     private init(directory: String, options: StorageOptions, db: RocksDB, catalog: TopicCatalog,
-                 offsets: OffsetStore, partitionOptions: RocksDBOptions, cache: BlockCache, logger: Logger) {
+                 offsets: OffsetStore, producerIds: ProducerIdAllocator, producers: ProducerStateStore,
+                 partitionOptions: RocksDBOptions, cache: BlockCache, logger: Logger) {
         self.directory = directory
         self.options = options
         self.db = db
         self.catalog = catalog
         self.offsets = offsets
+        self.producerIds = producerIds
+        self.producers = producers
         self.partitionOptions = partitionOptions
         self.cache = cache
         self.logger = logger
@@ -65,6 +72,7 @@ public final class LogStore: @unchecked Sendable {
         var families: [(name: String, options: RocksDBOptions)] = [
             (TopicCatalog.columnFamilyName, metadataOptions),
             (OffsetStore.columnFamilyName, metadataOptions),
+            (ProducerStateStore.columnFamilyName, metadataOptions),
         ]
         for name in existing where name.hasPrefix("log/") {
             families.append((name, partitionOptions))
@@ -72,11 +80,14 @@ public final class LogStore: @unchecked Sendable {
         let db = try RocksDB.open(path: directory, options: dbOptions, columnFamilies: families)
         do {
             guard let catalogCF = db.columnFamily(named: TopicCatalog.columnFamilyName),
-                  let offsetsCF = db.columnFamily(named: OffsetStore.columnFamilyName)
+                  let offsetsCF = db.columnFamily(named: OffsetStore.columnFamilyName),
+                  let producersCF = db.columnFamily(named: ProducerStateStore.columnFamilyName)
             else { throw StorageError.rocksDB("metadata column families missing after open") }
             let store = LogStore(directory: directory, options: options, db: db,
                                  catalog: TopicCatalog(db: db, cf: catalogCF),
                                  offsets: OffsetStore(db: db, cf: offsetsCF, sync: options.syncEveryWrite),
+                                 producerIds: try ProducerIdAllocator(db: db, catalog: catalogCF),
+                                 producers: ProducerStateStore(db: db, cf: producersCF),
                                  partitionOptions: partitionOptions, cache: cache, logger: logger)
             try store.recover()
             return store
@@ -122,11 +133,15 @@ public final class LogStore: @unchecked Sendable {
         }
         let liveIds = Set(records.map(\.id.base64))
         let stale = try catalog.topicIdsWithLogStartOffsets().subtracting(liveIds)
-        if !stale.isEmpty {
+        let staleProducers = try producers.topicIds().subtracting(records.map(\.id))
+        if !stale.isEmpty || !staleProducers.isEmpty {
             let batch = WriteBatch()
             for id in stale {
                 guard let uuid = TopicRecord.uuid(base64: id) else { continue }
                 try catalog.deleteLogStartOffsets(topicId: uuid, in: batch)
+            }
+            for id in staleProducers {
+                try producers.deleteTopic(id, in: batch)
             }
             try db.write(batch, sync: true)
         }
@@ -138,7 +153,7 @@ public final class LogStore: @unchecked Sendable {
 
     private func makeLog(_ record: TopicRecord, _ partition: Int32, _ cf: ColumnFamily) throws -> PartitionLog {
         try PartitionLog(topicPartition: TopicPartition(record.name, partition), topicId: record.id, db: db,
-                         cf: cf, catalog: catalog, syncEveryWrite: options.syncEveryWrite)
+                         cf: cf, catalog: catalog, producerStore: producers, syncEveryWrite: options.syncEveryWrite)
     }
 
     // MARK: Lookups (in memory)
@@ -185,8 +200,8 @@ public final class LogStore: @unchecked Sendable {
         }
     }
 
-    /// Deletes the catalog entry, the topic's log start offsets and its committed offsets in one
-    /// write (the commit point), then drops the partition column families in one RocksDB call
+    /// Deletes the catalog entry, the topic's log start offsets, its producers' state and its
+    /// committed offsets in one write (the commit point), then drops the partition column families in one RocksDB call
     /// (one OPTIONS-file rewrite, see `createTopic`). Operations on the topic's `PartitionLog`s
     /// then throw `columnFamilyDropped`.
     public func deleteTopic(name: String) throws {
@@ -195,6 +210,7 @@ public final class LogStore: @unchecked Sendable {
             let batch = WriteBatch()
             try catalog.deleteTopic(named: name, in: batch)
             try catalog.deleteLogStartOffsets(topicId: topic.record.id, in: batch)
+            try producers.deleteTopic(topic.record.id, in: batch)
             try offsets.deleteTopic(name, in: batch)
             try db.write(batch, sync: true)
             topicsLock.withLock { openTopics[name] = nil }

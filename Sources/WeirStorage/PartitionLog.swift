@@ -15,8 +15,11 @@ import NIOCore
 /// The log start offset, when DeleteRecords or retention moved it, is in the `catalog` column
 /// family (see `TopicCatalog`); otherwise it is the first batch's base offset. The log end offset
 /// is derived from the last batch's header on open, so a restart reads two keys, not the log.
+/// Idempotent producers' state is in the `producers` column family (see `ProducerStateStore`),
+/// written in the same WriteBatch as the batch it describes, and cached here: it is read once,
+/// by a prefix scan of this partition's producers, when the log opens.
 ///
-/// Thread safety: offsets live under `lock`. Appends and deleteRecords hold it across their
+/// Thread safety: offsets and producer states live under `lock`. Appends and deleteRecords hold it across their
 /// RocksDB write, which is what assigns offsets in call order and keeps batches dense; reads
 /// take it only to copy the offsets, then read through a RocksDB iterator (its own snapshot)
 /// without it. Lock order: this lock, then the database's (never the reverse).
@@ -26,6 +29,7 @@ public final class PartitionLog: @unchecked Sendable {
     let db: RocksDB
     let cf: ColumnFamily
     let catalog: TopicCatalog
+    let producerStore: ProducerStateStore
     /// fsync the WAL on every write, whatever the caller asks.
     let syncEveryWrite: Bool
 
@@ -33,6 +37,8 @@ public final class PartitionLog: @unchecked Sendable {
     private var start: Int64
     private var end: Int64
     private var watermark: Int64
+    /// Idempotent producers' state on this partition, by producer id; as stored.
+    private var producers: [Int64: ProducerState]
 
     /// The column family of a partition.
     public static func columnFamilyName(topicId: KafkaUUID, partition: Int32) -> String {
@@ -40,13 +46,15 @@ public final class PartitionLog: @unchecked Sendable {
     }
 
     init(topicPartition: TopicPartition, topicId: KafkaUUID, db: RocksDB, cf: ColumnFamily,
-         catalog: TopicCatalog, syncEveryWrite: Bool) throws {
+         catalog: TopicCatalog, producerStore: ProducerStateStore, syncEveryWrite: Bool) throws {
         self.topicPartition = topicPartition
         self.topicId = topicId
         self.db = db
         self.cf = cf
         self.catalog = catalog
+        self.producerStore = producerStore
         self.syncEveryWrite = syncEveryWrite
+        producers = try producerStore.load(topicId: topicId, partition: topicPartition.partition)
         // Recovery: the persisted start (or the first batch) and the end after the last batch.
         let persistedStart = try catalog.logStartOffset(topicId: topicId, partition: topicPartition.partition)
         let (first, next) = try db.withIterator(cf) { it -> (Int64?, Int64?) in
@@ -87,17 +95,27 @@ public final class PartitionLog: @unchecked Sendable {
     /// RocksDB write (all batches or none). Each batch is stored as its stamped 61-byte header
     /// followed by its original body, gathered by RocksDB without an intermediate copy.
     ///
+    /// Batches of idempotent producers (producerId ≥ 0) are checked against the producer's
+    /// state first (`ProducerState.check`), and the producer's new state is stored in the same
+    /// write. A retry of a batch already stored writes nothing and returns that batch's offsets
+    /// with `duplicate` set, as Kafka answers it; when an append holds several batches (Produce
+    /// v3+ sends one per partition), one such retry answers for the whole append, as in Kafka.
+    ///
     /// - Parameters:
     ///   - leaderEpoch: stamped into each header's partitionLeaderEpoch.
     ///   - logAppendTime: for LogAppendTime topics, the broker time stamped into each batch; nil
     ///     keeps the producer's CreateTime timestamps.
     ///   - sync: fsync the WAL before returning (also done when `syncEveryWrite` is set).
+    /// - Throws: `ProducerStateError` (carrying the Kafka error code) for a stale producer epoch
+    ///   or an out-of-order sequence; nothing is written then.
     public func append(_ batches: [ProducedBatch], leaderEpoch: Int32, logAppendTime: Int64?,
                        sync: Bool) throws -> AppendResult {
         try lock.withLock {
             let first = end
             var next = end
             let writeBatch = WriteBatch()
+            /// Producers' states as this append leaves them: stored with the batches, cached after.
+            var updated: [Int64: ProducerState] = [:]
             for batch in batches {
                 let size = batch.bytes.readableBytes
                 guard size >= RecordBatchHeader.size, batch.header.lastOffsetDelta >= 0 else {
@@ -109,6 +127,12 @@ public final class PartitionLog: @unchecked Sendable {
                 guard !overflow, last < Int64.max else {
                     throw StorageError.invalidArgument("offsets would pass Int64.max")
                 }
+                if batch.header.producerId >= 0,
+                   let cached = try checkProducer(batch.header, running: updated, appendStart: first) {
+                    return AppendResult(baseOffset: cached.baseOffset, lastOffset: cached.lastOffset,
+                                        logAppendTime: logAppendTime == nil ? -1 : cached.maxTimestamp,
+                                        logStartOffset: start, duplicate: true)
+                }
                 let header = batch.stampedHeaderBytes(baseOffset: base, partitionLeaderEpoch: leaderEpoch,
                                                       logAppendTime: logAppendTime)
                 guard header.readableBytes == RecordBatchHeader.size,
@@ -118,7 +142,20 @@ public final class PartitionLog: @unchecked Sendable {
                     throw StorageError.invalidArgument("stamped header of \(header.readableBytes) bytes")
                 }
                 try writeBatch.putv(cf, key: OffsetKey(base), parts: [header, body])
+                if batch.header.producerId >= 0 {
+                    let h = batch.header
+                    var state = updated[h.producerId] ?? producers[h.producerId] ?? ProducerState(epoch: h.producerEpoch)
+                    state.record(epoch: h.producerEpoch, ProducerBatchMetadata(
+                        firstSequence: h.baseSequence,
+                        lastSequence: ProducerState.lastSequence(first: h.baseSequence, lastOffsetDelta: h.lastOffsetDelta),
+                        baseOffset: base, lastOffset: last, maxTimestamp: logAppendTime ?? h.maxTimestamp))
+                    updated[h.producerId] = state
+                }
                 next = last + 1
+            }
+            for (producerId, state) in updated {
+                try producerStore.put(state, topicId: topicId, partition: topicPartition.partition,
+                                      producerId: producerId, in: writeBatch)
             }
             if writeBatch.count > 0 {
                 try db.write(writeBatch, sync: sync || syncEveryWrite)
@@ -127,9 +164,39 @@ public final class PartitionLog: @unchecked Sendable {
             // Single broker: everything written is committed. Replication will move this
             // separately, from follower fetch positions.
             watermark = next
+            producers.merge(updated) { _, new in new }
             return AppendResult(baseOffset: first, lastOffset: next - 1,
                                 logAppendTime: logAppendTime ?? -1, logStartOffset: start)
         }
+    }
+
+    /// Checks an idempotent batch against its producer's state: nil to append it, or the stored
+    /// batch it retries. `running` holds the states as this append's earlier batches left them;
+    /// repeating one of those (not yet stored) is out of order, not a retry. Caller holds `lock`.
+    private func checkProducer(_ h: RecordBatchHeader, running: [Int64: ProducerState],
+                               appendStart: Int64) throws -> ProducerBatchMetadata? {
+        guard h.baseSequence >= 0 else {
+            throw StorageError.invalidArgument("batch of producer \(h.producerId) has sequence \(h.baseSequence)")
+        }
+        let state = running[h.producerId] ?? producers[h.producerId]
+        let decision = try ProducerState.check(
+            state, producerId: h.producerId, epoch: h.producerEpoch, firstSequence: h.baseSequence,
+            lastSequence: ProducerState.lastSequence(first: h.baseSequence, lastOffsetDelta: h.lastOffsetDelta))
+        switch decision {
+        case .append:
+            return nil
+        case .duplicate(let cached) where cached.baseOffset < appendStart:
+            return cached
+        case .duplicate:
+            let expected = state?.batches.last.map { ProducerState.nextSequence(after: $0.lastSequence) } ?? 0
+            throw ProducerStateError.outOfOrderSequence(producerId: h.producerId, epoch: h.producerEpoch,
+                                                        firstSequence: h.baseSequence, expected: expected)
+        }
+    }
+
+    /// The cached state of producer `producerId` on this partition (nil when unknown).
+    public func producerState(_ producerId: Int64) -> ProducerState? {
+        lock.withLock { producers[producerId] }
     }
 
     // MARK: Read

@@ -13,6 +13,9 @@ import KafkaProtocol
 ///     "lso/" + topic id (base64url) + "/" + partition  log start offset: 8-byte big-endian Int64
 ///               (partition in decimal ASCII)           (written only when DeleteRecords/retention
 ///                                                      moves it; absent = first stored batch)
+///     "producer-ids"                                   end of the reserved producer id block:
+///                                                      8-byte big-endian Int64 (see
+///                                                      `ProducerIdAllocator`)
 ///
 /// The catalog entry is the commit point of topic creation and deletion: `LogStore` creates the
 /// partition column families before writing it and drops them after deleting it, and at startup

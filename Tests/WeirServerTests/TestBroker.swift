@@ -60,6 +60,20 @@ final class TestBroker: @unchecked Sendable {
 
     var bootstrap: String { "127.0.0.1:\(port)" }
 
+    /// Runs `body` against a fresh broker and always stops it (and closes RocksDB) before
+    /// returning, so no test leaves a database closing while the process exits.
+    static func with(_ configure: (inout BrokerConfig) -> Void = { _ in },
+                     _ body: (TestBroker) async throws -> Void) async throws {
+        let b = try await start(configure)
+        do {
+            try await body(b)
+        } catch {
+            await b.stop()
+            throw error
+        }
+        await b.stop()
+    }
+
     func stop() async {
         task.cancel()
         _ = try? await task.value

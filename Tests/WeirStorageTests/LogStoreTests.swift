@@ -140,7 +140,8 @@ import Testing
             let t0 = PartitionLog.columnFamilyName(topicId: try #require(store.topic(named: "t")).id, partition: 0)
             store.close()
             let listed = try RocksDB.listColumnFamilies(path: dir + "/db", options: RocksDBOptions())
-            #expect(Set(listed) == ["default", TopicCatalog.columnFamilyName, OffsetStore.columnFamilyName, t0])
+            #expect(Set(listed) == ["default", TopicCatalog.columnFamilyName, OffsetStore.columnFamilyName,
+                                   ProducerStateStore.columnFamilyName, t0])
         }
     }
 

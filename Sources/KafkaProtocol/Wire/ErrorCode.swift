@@ -53,6 +53,7 @@ public enum ErrorCode: Int16, Sendable, Error {
     case invalidProducerIdMapping = 49
     case invalidTransactionTimeout = 50
     case concurrentTransactions = 51
+    case transactionalIdAuthorizationFailed = 53
     case unknownProducerId = 59
     case reassignmentInProgress = 60
     case nonEmptyGroup = 68

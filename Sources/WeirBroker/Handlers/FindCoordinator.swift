@@ -1,7 +1,8 @@
 import KafkaProtocol
 
-/// FindCoordinator (10): this broker coordinates every group (key type 0). Transaction
-/// coordinators (key type 1) are not offered: Weir has no transactions yet.
+/// FindCoordinator (10): this broker coordinates every group (key type 0) and answers for
+/// transactional ids (key type 1) too, so that a transactional producer reaches
+/// InitProducerId and stops at once with its clear error instead of retrying a lookup.
 struct FindCoordinatorHandler: ApiHandler {
     typealias Request = FindCoordinatorRequest
     let broker: Broker
@@ -9,9 +10,9 @@ struct FindCoordinatorHandler: ApiHandler {
 
     func handle(_ request: FindCoordinatorRequest, context: RequestContext) async throws -> FindCoordinatorResponse? {
         let c = broker.config
-        let supported = request.keyType == 0
-        let code: ErrorCode = supported ? .none : .coordinatorNotAvailable
-        let message: String? = supported ? nil : "Weir has no transaction coordinator"
+        let supported = request.keyType == 0 || request.keyType == 1
+        let code: ErrorCode = supported ? .none : .invalidRequest
+        let message: String? = supported ? nil : "Unknown coordinator key type \(request.keyType)"
         var response = FindCoordinatorResponse()
         if context.apiVersion >= 4 {
             response.coordinators = request.coordinatorKeys.map { key in

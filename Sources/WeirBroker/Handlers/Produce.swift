@@ -7,6 +7,13 @@ import WeirStorage
 /// of one request are appended in one trip to the I/O pool.
 ///
 /// Versions 3+ only: older versions carry message formats 0/1, which Weir does not store.
+/// Like Kafka from v3 on, a partition's records must be exactly one batch (INVALID_RECORD
+/// otherwise): an idempotent producer's retry is recognised batch by batch, and a request
+/// answers each partition with one base offset.
+///
+/// Idempotent producers' batches are checked by the log (`PartitionLog.append`): a stale epoch
+/// answers INVALID_PRODUCER_EPOCH, a sequence gap OUT_OF_ORDER_SEQUENCE_NUMBER, and a retry of
+/// a stored batch succeeds with the offsets of the first attempt, storing nothing.
 struct ProduceHandler: ApiHandler {
     typealias Request = ProduceRequest
     let broker: Broker
@@ -40,6 +47,9 @@ struct ProduceHandler: ApiHandler {
                     continue
                 }
                 switch ProducedBatch.validate(p.records ?? ByteBuffer(), maxBatchBytes: effective.maxMessageBytes) {
+                case .success(let batches) where batches.count != 1:
+                    w.error = .invalidRecord
+                    w.message = "Produce requests with version 3 and above must have exactly one record batch per partition; got \(batches.count)"
                 case .success(let batches) where context.apiVersion < 7 && batches.contains { $0.header.compression == .zstd }:
                     // zstd needs Produce v7+ (KIP-110): older clients could not read it back.
                     w.error = .unsupportedCompressionType
@@ -75,7 +85,20 @@ struct ProduceHandler: ApiHandler {
             }
             return work
         }
-        for w in done where w.result != nil {
+        for w in done where w.error != .none && w.log != nil {
+            // Refused by the log (producer state, storage): worth a line, as validation failures get.
+            broker.logger.info("rejected produce", metadata: [
+                "partition": "\(request.topicData[w.topicIndex].name)-\(w.partition)", "error": "\(w.error)",
+                "reason": "\(w.message ?? "-")", "client": "\(context.clientId ?? "-")",
+            ])
+        }
+        for w in done where w.result?.duplicate == true {
+            broker.logger.debug("answered a retried batch from producer state", metadata: [
+                "partition": "\(request.topicData[w.topicIndex].name)-\(w.partition)",
+                "baseOffset": "\(w.result?.baseOffset ?? -1)", "client": "\(context.clientId ?? "-")",
+            ])
+        }
+        for w in done where w.result.map({ !$0.duplicate }) ?? false {
             broker.appendWaiters.appended(TopicPartition(request.topicData[w.topicIndex].name, w.partition))
         }
         if request.acks == 0 { return nil }
@@ -103,6 +126,7 @@ struct ProduceHandler: ApiHandler {
     static func code(for error: any Error) -> ErrorCode {
         switch error {
         case StorageError.columnFamilyDropped, StorageError.unknownTopic: return .unknownTopicOrPartition
+        case let error as ProducerStateError: return error.code
         default: return .unknownServerError
         }
     }

@@ -1,0 +1,65 @@
+import Foundation
+
+/// Hands out producer ids for InitProducerId: unique for the life of the database, never
+/// reused, even across crashes.
+///
+/// On-disk layout — column family `catalog` (see `TopicCatalog`):
+///
+///     key    "producer-ids" (UTF-8)
+///     value  8-byte big-endian Int64: the end of the reserved block. Every id below it may
+///            have been handed out; none at or above it was. Absent = 0.
+///
+/// Ids are reserved `blockSize` at a time with one fsynced write, then handed out from memory,
+/// so InitProducerId costs a lock, not a disk write, 999 times in 1,000. A restart skips the
+/// unused rest of the block (ids are plentiful: 2^63).
+///
+/// Thread-safe.
+public final class ProducerIdAllocator: @unchecked Sendable {
+    static let key = Array("producer-ids".utf8)
+    public static let defaultBlockSize: Int64 = 1_000
+
+    let db: RocksDB
+    let cf: ColumnFamily
+    let blockSize: Int64
+    private let lock = NSLock()
+    /// The next id to hand out, and the end of the reserved block. Guarded by `lock`.
+    private var next: Int64
+    private var limit: Int64
+
+    init(db: RocksDB, catalog cf: ColumnFamily, blockSize: Int64 = defaultBlockSize) throws {
+        precondition(blockSize > 0, "producer id block size \(blockSize)")
+        self.db = db
+        self.cf = cf
+        self.blockSize = blockSize
+        var stored: Int64 = 0
+        if let bytes = try db.get(cf, key: Self.key) {
+            guard let value = bytes.withUnsafeBytes({ OffsetKey.decode($0) }), value >= 0 else {
+                throw StorageError.corrupt("producer id block end of \(bytes.count) bytes")
+            }
+            stored = value
+        }
+        next = stored
+        limit = stored
+    }
+
+    /// A producer id never handed out before. Blocks on an fsync once per `blockSize` calls:
+    /// call it off the event loop.
+    public func allocate() throws -> Int64 {
+        try lock.withLock {
+            if next >= limit {
+                let (end, overflow) = limit.addingReportingOverflow(blockSize)
+                guard !overflow else { throw StorageError.invalidArgument("producer ids exhausted") }
+                try db.put(cf, key: Self.key, value: OffsetKey(end), sync: true)
+                limit = end
+            }
+            defer { next += 1 }
+            return next
+        }
+    }
+
+    /// Whether `id` may have been handed out by this database (it is below the reserved end):
+    /// InitProducerId bumps the epoch of such an id, and answers any other with a new one.
+    public func mayHaveIssued(_ id: Int64) -> Bool {
+        lock.withLock { id >= 0 && id < limit }
+    }
+}

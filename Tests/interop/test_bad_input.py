@@ -88,3 +88,17 @@ def test_corrupt_batch_gets_corrupt_message_and_nothing_is_stored(broker):
     err, = struct.unpack(">h", resp[off:off + 2])
     assert err == 2, f"expected CORRUPT_MESSAGE (2), got {err}"
     assert read_all(broker.bootstrap, "crc", 3) == [b"v0", b"v1", b"v2"]
+
+
+def test_unknown_api_versions_version_gets_v0_error_35_and_the_list(broker):
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=5) as s:
+        s.sendall(request(18, 99, b"\x00\x00\x00", corr=77))
+        size, = struct.unpack(">i", recv_exact(s, 4))
+        resp = recv_exact(s, size)
+    corr, err, n = struct.unpack(">ihi", resp[:10])
+    assert (corr, err) == (77, 35)
+    apis = {struct.unpack(">h", resp[10 + 6 * i:12 + 6 * i])[0]: struct.unpack(">hh", resp[12 + 6 * i:16 + 6 * i])
+            for i in range(n)}
+    assert apis[18] == (0, 3) and apis[0] == (3, 9) and apis[1] == (4, 12)
+    # The connection stays usable: the client retries at v0.
+    assert api_versions_v0(broker.port)[4:6] == b"\x00\x00"

@@ -59,7 +59,10 @@ public final class Broker: Sendable {
         try await io.runIfActive(body)
     }
 
-    public var nowMs: Int64 { Int64(clock_gettime_ms()) }
+    public var nowMs: Int64 { Self.wallClockMs() }
+
+    /// Milliseconds since the epoch (record timestamps, commit times).
+    public static func wallClockMs() -> Int64 { clock_gettime_ms() }
 }
 
 @inline(__always)

@@ -77,6 +77,9 @@ public struct BrokerProperties: Sendable {
         "group.min.session.timeout.ms": { $0.broker.groupMinSessionTimeoutMs = try int32($1, "group.min.session.timeout.ms") },
         "group.max.session.timeout.ms": { $0.broker.groupMaxSessionTimeoutMs = try int32($1, "group.max.session.timeout.ms") },
         "offsets.retention.minutes": { $0.broker.offsetsRetentionMinutes = try positive(int64($1, "offsets.retention.minutes"), "offsets.retention.minutes") },
+        "offsets.retention.check.interval.ms": {
+            $0.broker.offsetsRetentionCheckIntervalMs = try positive(int64($1, "offsets.retention.check.interval.ms"), "offsets.retention.check.interval.ms")
+        },
         "num.network.threads": { $0.networkThreads = Int(try positive(int32($1, "num.network.threads"), "num.network.threads")) },
         "num.io.threads": { $0.ioThreads = Int(try positive(int32($1, "num.io.threads"), "num.io.threads")) },
         "admin.listener": { p, v in

@@ -32,7 +32,7 @@ public enum BrokerRuntime {
         let server = KafkaServer(host: properties.listenHost, port: properties.listenPort, group: events,
                                  dispatcher: dispatcher, maxFrameBytes: config.socketRequestMaxBytes,
                                  logger: logger, onBound: onBound)
-        var services: [any Service] = [server]
+        var services: [any Service] = [server, OffsetExpiry(groups: groups, config: config)]
         if let interval = config.flushIntervalMs {
             services.append(WALFlusher(store: store, intervalMs: interval, logger: logger))
         }
@@ -68,9 +68,28 @@ struct WALFlusher: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(intervalMs))
-            store.flushWAL(sync: true)
+        // Sleeping is cancelled by graceful shutdown, so that SIGTERM is not held up a whole interval.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(intervalMs))
+                store.flushWAL(sync: true)
+            }
+        }
+    }
+}
+
+/// offsets.retention.minutes: every offsets.retention.check.interval.ms, committed offsets of
+/// memberless groups older than the retention are dropped (Kafka's offset expiry).
+struct OffsetExpiry: Service {
+    let groups: GroupCoordinator
+    let config: BrokerConfig
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(config.offsetsRetentionCheckIntervalMs))
+                await groups.expireOffsets(retentionMs: config.offsetsRetentionMinutes * 60_000, nowMs: Broker.wallClockMs())
+            }
         }
     }
 }

@@ -81,7 +81,8 @@ import WeirClient
             fetch.maxBytes = 1 << 20
             fetch.topics = [.init(topic: "w", partitions: [.init(partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20)])]
             let start = ContinuousClock.now
-            async let fetched = client.send(fetch)
+            let longPoll = fetch
+            async let fetched = client.send(longPoll)
 
             let producer = try KafkaClient(servers: b.bootstrap)
             try await producer.start()

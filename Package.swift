@@ -99,12 +99,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // `make bench`: storage/network limits, broker-alone replay, prefill (bench/run.py drives it).
+        .executableTarget(
+            name: "weir-bench",
+            dependencies: [
+                "KafkaProtocol", "WeirStorage", "WeirServer", "WeirClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "KafkaProtocolTests",
             dependencies: ["KafkaProtocol", .product(name: "NIOTestUtils", package: "swift-nio"),
                            .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "WeirBenchTests", dependencies: ["weir-bench", "KafkaProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirStorageTests", dependencies: ["WeirStorage", "KafkaProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirBrokerTests", dependencies: ["WeirBroker", "WeirStorage", "KafkaProtocol"], swiftSettings: swiftSettings),
         .testTarget(

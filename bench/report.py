@@ -1,0 +1,241 @@
+"""The one table of `make bench`: every figure beside its limit and the peer, with the ratios
+Weir/limit and Weir/peer and the issue's target where there is one, built from the raw results
+that bench/run.py collected. Printed as text and written as JSON (bench/results/latest.json)."""
+import json
+
+KINDS = [(100, "none"), (100, "lz4"), (1024, "none"), (1024, "lz4")]
+
+
+def kind_name(size, codec):
+    return f"{size}b-{codec}"
+
+
+def _ratio(a, b):
+    if a is None or b is None or not b:
+        return None
+    return round(a / b, 2)
+
+
+class Row:
+    def __init__(self, section, figure, unit, weir, limit=None, peer=None, target=None, check=None, note=""):
+        self.section, self.figure, self.unit = section, figure, unit
+        self.weir, self.limit, self.peer = weir, limit, peer
+        self.target, self.note = target, note
+        self.vs_limit, self.vs_peer = _ratio(weir, limit), _ratio(weir, peer)
+        # check(row) -> True/False, or None when a figure is missing
+        self.ok = None
+        if check is not None:
+            try:
+                self.ok = check(self)
+            except TypeError:
+                self.ok = None
+
+    def as_dict(self):
+        return {k: getattr(self, k) for k in
+                ("section", "figure", "unit", "weir", "limit", "vs_limit", "peer", "vs_peer", "target", "ok", "note")}
+
+
+def _find(rows, **match):
+    for r in rows:
+        if all(r.get(k) == v for k, v in match.items()):
+            return r
+    return None
+
+
+def _get(row, key):
+    return None if row is None else row.get(key)
+
+
+def _cpu_note(r):
+    if not r:
+        return ""
+    parts = []
+    if r.get("broker_cpu_s_per_MB") is not None:
+        parts.append(f"broker {r['broker_cpu_s_per_MB'] * 1000:.1f} ms CPU/MB")
+    if r.get("client_cpu_s_per_MB") is not None:
+        parts.append(f"client {r['client_cpu_s_per_MB'] * 1000:.1f} ms CPU/MB")
+    return ", ".join(parts)
+
+
+def build_rows(res):
+    """res: {"storage": [...], "network": [...], "replay": [...], "fetch": [...],
+    "weir": [kbench rows], "peer": [kbench rows], "scale": [...], "prefill": {...}}"""
+    rows = []
+    storage = {r["kind"]: r for r in res.get("storage", [])}
+    net = res.get("network", [])
+
+    # 1 + 2: the limits themselves
+    for size, codec in KINDS:
+        s = storage.get(kind_name(size, codec))
+        rows.append(Row("1 storage limit", f"write {size} B {codec}", "MB/s", _get(s, "write_MB_per_s")))
+        rows.append(Row("1 storage limit", f"read {size} B {codec}", "MB/s", _get(s, "read_MB_per_s")))
+    for n in net:
+        rows.append(Row("2 network limit", f"loopback TCP, {n['message_bytes']} B messages", "MB/s", n.get("MB_per_s")))
+    net_big = max((n.get("MB_per_s") or 0 for n in net), default=None) or None
+
+    # 3: broker alone
+    replay = res.get("replay", [])
+    for size, codec in KINDS:
+        k = kind_name(size, codec)
+        s = storage.get(k)
+        for acks in ("1", "all"):
+            r = _find(replay, kind=k, acks=acks)
+            target, check = (("≥ 0.7 × storage write", lambda row: row.vs_limit >= 0.7) if acks == "all" else (None, None))
+            lat = (r or {}).get("latency_ms") or {}
+            note = _cpu_note(r) + (f"; request p99 {lat.get('p99')} ms" if lat else "")
+            rows.append(Row("3 broker alone", f"produce {size} B {codec} acks={acks}", "MB/s", _get(r, "MB_per_s"),
+                            limit=_get(s, "write_MB_per_s"), target=target, check=check, note=note))
+        f = _find(res.get("fetch", []), kind=k)
+        rows.append(Row("3 broker alone", f"fetch {size} B {codec}", "MB/s", _get(f, "MB_per_s"),
+                        limit=_get(s, "read_MB_per_s"), target="≥ 0.5 × storage read",
+                        check=lambda row: row.vs_limit >= 0.5, note=_cpu_note(f)))
+    best_wire = max((r.get("wire_MB_per_s") or 0 for r in replay), default=None) or None
+    rows.append(Row("3 broker alone", "produce, best request bytes", "MB/s", best_wire, limit=net_big,
+                    note="vs the loopback limit"))
+
+    # 4 + 5: end to end, Weir and the peer
+    weir, peer = res.get("weir", []), res.get("peer", [])
+    for size, codec in KINDS:
+        s = storage.get(kind_name(size, codec))
+        for acks in ("1", "all"):
+            w = _find(weir, scenario="produce", record_bytes=size, acks=acks, compression=codec)
+            p = _find(peer, scenario="produce", record_bytes=size, acks=acks, compression=codec)
+            target, check = None, None
+            if acks == "all" and size == 1024:
+                target, check = "≥ 1.0 × peer, ≥ 0.5 × storage", lambda row: row.vs_peer >= 1.0 and row.vs_limit >= 0.5
+            elif acks == "all":
+                target, check = "≥ 1.0 × peer", lambda row: row.vs_peer >= 1.0
+            note = _cpu_note(w) + (f" (peer: {_cpu_note(p)})" if p else "")
+            rows.append(Row("4/5 end to end", f"produce {size} B {codec} acks={acks}", "MB/s", _get(w, "MB_per_s"),
+                            limit=_get(s, "write_MB_per_s"), peer=_get(p, "MB_per_s"), target=target, check=check,
+                            note=note))
+    for size, codec in KINDS:
+        s = storage.get(kind_name(size, codec))
+        for acks in ("1", "all"):
+            how = f"acks={acks},compression={codec}"
+            w = _find(weir, scenario="consume", record_bytes=size, produced_with=how)
+            p = _find(peer, scenario="consume", record_bytes=size, produced_with=how)
+            # The figure counts from the first record on: librdkafka starts fetching 0.5-1 s
+            # after assign() whatever the broker (its offset-query timer), a constant that would
+            # otherwise dominate a 0.5 s read. The total, start-up included, is in the note.
+            note = _cpu_note(w)
+            if w:
+                note = (f"incl. start-up: {w.get('MB_per_s')} MB/s" + (f" (peer {p.get('MB_per_s')})" if p else "")
+                        + "; " + note)
+            if w and not w.get("ok"):
+                note = "COUNT MISMATCH; " + note
+            rows.append(Row("4/5 end to end", f"consume {size} B {codec} (acks={acks} topic)", "MB/s",
+                            _get(w, "MB_per_s_after_first"), limit=_get(s, "read_MB_per_s"),
+                            peer=_get(p, "MB_per_s_after_first"), target="≥ 2 × peer",
+                            check=lambda row: row.vs_peer >= 2.0, note=note))
+    wl = (_find(weir, scenario="latency") or {})
+    pl = (_find(peer, scenario="latency") or {})
+    for q in ("p50", "p99", "p99_9"):
+        target, check = (("≤ 5 ms", lambda row: row.weir <= 5.0) if q == "p99" else (None, None))
+        rows.append(Row("4/5 end to end", f"produce latency {q.replace('_', '.')} at "
+                        f"{wl.get('target_rate', 20000)} rec/s, linger 0, acks=all", "ms",
+                        (wl.get("latency_ms") or {}).get(q), peer=(pl.get("latency_ms") or {}).get(q),
+                        target=target, check=check))
+    rows.append(Row("4/5 end to end", "latency run: broker CPU", "s", wl.get("broker_cpu_s"), peer=pl.get("broker_cpu_s"),
+                    note=f"{wl.get('seconds')} s at {wl.get('achieved_send_rate')} rec/s" if wl else ""))
+    rows.append(Row("4/5 end to end", "broker peak RSS (whole run)", "MiB", _peak(weir), peer=_peak(peer)))
+    rows.append(Row("4/5 end to end", "broker CPU (whole run)", "s", _sum(weir, "broker_cpu_s"), peer=_sum(peer, "broker_cpu_s")))
+    rows.append(Row("4/5 end to end", "client CPU (whole run)", "s", _sum(weir, "client_cpu_s"), peer=_sum(peer, "client_cpu_s")))
+    rows.append(Row("4/5 end to end", "broker CPU per produced MB (all produce runs)", "ms/MB",
+                    _per_mb(weir, "broker_cpu_s"), peer=_per_mb(peer, "broker_cpu_s")))
+    rows.append(Row("4/5 end to end", "client CPU per produced MB (all produce runs)", "ms/MB",
+                    _per_mb(weir, "client_cpu_s"), peer=_per_mb(peer, "client_cpu_s")))
+
+    # 6: scale
+    scale = res.get("scale", [])
+    base_p = _find(scale, part="produce-replay", partitions=6)
+    base_f = _find(scale, part="fetch-replay", partitions=6)
+    for n in sorted({r["partitions"] for r in scale if r.get("part") == "produce-replay" and not r.get("prefilled")}):
+        pr = _find(scale, part="produce-replay", partitions=n)
+        fr = _find(scale, part="fetch-replay", partitions=n)
+        big = n >= 1000
+        rows.append(Row("6 scale", f"produce {n} partitions, 1 KiB none, acks=all", "MB/s", _get(pr, "MB_per_s"),
+                        limit=_get(base_p, "MB_per_s"), target="within 20% of 6 partitions" if big else None,
+                        check=(lambda row: row.vs_limit >= 0.8) if big else None, note="limit = 6 partitions, same run"))
+        rows.append(Row("6 scale", f"fetch {n} partitions", "MB/s", _get(fr, "MB_per_s"), limit=_get(base_f, "MB_per_s"),
+                        target="within 20% of 6 partitions" if big else None,
+                        check=(lambda row: row.vs_limit >= 0.8) if big else None))
+        rows.append(Row("6 scale", f"broker peak RSS, produce to {n} partitions", "MiB", _get(pr, "step_peak_rss_mb"),
+                        target="< 512 MiB" if big else None, check=(lambda row: row.weir < 512) if big else None,
+                        note=f"RSS after: {_get(pr, 'step_rss_mb')} MiB"))
+        rows.append(Row("6 scale", f"broker peak RSS, fetch from {n} partitions", "MiB", _get(fr, "step_peak_rss_mb"),
+                        target="< 512 MiB" if big else None, check=(lambda row: row.weir < 512) if big else None,
+                        note=f"RSS after: {_get(fr, 'step_rss_mb')} MiB"))
+    pre = res.get("prefill") or {}
+    pp = _find(scale, part="produce-replay", prefilled=True)
+    pf = _find(scale, part="fetch-replay", prefilled=True)
+    gb = round((pre.get("payload_bytes") or 0) / 1e9, 1)
+    rows.append(Row("6 scale", f"produce into a {gb} GB database, 1 KiB none, acks=all", "MB/s", _get(pp, "MB_per_s"),
+                    limit=_get(base_p, "MB_per_s"), note=f"limit = empty database; prefill at {pre.get('MB_per_s')} MB/s"))
+    rows.append(Row("6 scale", f"fetch from the start of the {gb} GB topic", "MB/s", _get(pf, "MB_per_s"),
+                    limit=_get(base_f, "MB_per_s"), note="cold data: SST files, not memtables"))
+    return rows
+
+
+def _peak(runs):
+    vals = [r.get("broker_peak_rss_mb") for r in runs if r.get("broker_peak_rss_mb") is not None]
+    return max(vals) if vals else None
+
+
+def _sum(runs, key):
+    vals = [r.get(key) for r in runs if r.get(key) is not None]
+    return round(sum(vals), 1) if vals else None
+
+
+def _per_mb(runs, key):
+    prod = [r for r in runs if r.get("scenario") == "produce" and r.get(key) is not None]
+    mb = sum((r.get("delivered") or 0) * (r.get("record_bytes") or 0) for r in prod) / 1e6
+    return round(sum(r[key] for r in prod) / mb * 1000, 2) if mb else None
+
+
+def _fmt(v):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def render(rows):
+    head = ["figure", "unit", "Weir", "limit", "W/limit", "peer", "W/peer", "target", "ok", "notes"]
+    table = [[r.figure, r.unit, _fmt(r.weir), _fmt(r.limit), _fmt(r.vs_limit), _fmt(r.peer), _fmt(r.vs_peer),
+              r.target or "", {True: "yes", False: "NO", None: "" if r.target is None else "?"}[r.ok], r.note]
+             for r in rows]
+    widths = [max(len(h), *(len(t[i]) for t in table)) if table else len(h) for i, h in enumerate(head)]
+    widths[-1] = len(head[-1])
+    out, section = [], None
+
+    def line(cells):
+        return "  ".join(c.ljust(widths[i]) if i < len(cells) - 1 else c for i, c in enumerate(cells)).rstrip()
+
+    out.append(line(head))
+    for r, cells in zip(rows, table):
+        if r.section != section:
+            section = r.section
+            out.append(f"-- {section} " + "-" * max(0, sum(widths[:-1]) + 2 * (len(widths) - 1) - len(section) - 4))
+        out.append(line(cells))
+    missed = [r for r in rows if r.ok is False]
+    unknown = [r for r in rows if r.target and r.ok is None]
+    out.append("")
+    out.append(f"targets: {sum(1 for r in rows if r.ok)} met, {len(missed)} missed, {len(unknown)} not measured")
+    for r in missed:
+        out.append(f"  missed: {r.section}: {r.figure} ({r.target})")
+    return "\n".join(out)
+
+
+def write_json(path, meta, rows, raw):
+    with open(path, "w") as f:
+        json.dump({"meta": meta, "table": [r.as_dict() for r in rows], "raw": raw}, f, indent=1)
+
+
+if __name__ == "__main__":
+    # Re-renders a saved run: python3 bench/report.py [bench/results/latest.json]
+    import sys
+    with open(sys.argv[1] if len(sys.argv) > 1 else "bench/results/latest.json") as f:
+        saved = json.load(f)
+    print(render(build_rows(saved["raw"])))

@@ -6,14 +6,13 @@ import NIOPosix
 import ServiceLifecycle
 import WeirBroker
 
-/// The Kafka listener as a ServiceLifecycle `Service`. Each connection is served by one task
-/// that handles its requests one at a time, so responses leave in request order (Kafka's broker
-/// does the same: it mutes a connection until its in-flight request is answered). Parallelism
-/// comes from many connections; the RocksDB work itself runs on the I/O thread pool, never on an
-/// event loop.
+/// The Kafka listener as a ServiceLifecycle `Service`. Each connection is a
+/// `KafkaConnectionHandler` on one event loop: it answers its requests in order, the ones that
+/// cannot block right there and the rest off the loop.
 ///
 /// Graceful shutdown (SIGTERM): stop accepting, close idle connections, let busy ones finish
-/// the request in hand, then return so that the caller can close the database.
+/// the request in hand, and return once every connection has closed, so that the caller can
+/// close the database.
 public final class KafkaServer: Service, @unchecked Sendable {
     private let host: String
     private let port: Int
@@ -40,70 +39,45 @@ public final class KafkaServer: Service, @unchecked Sendable {
     public var localPort: Int? { boundPort.withLockedValue { $0 } }
 
     public func run() async throws {
-        let maxFrameBytes = self.maxFrameBytes
+        let (maxFrameBytes, dispatcher, connections, logger) = (self.maxFrameBytes, self.dispatcher, self.connections, self.logger)
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
-            .bind(host: host, port: port) { child in
+            .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrameBytes)))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
+                    try child.pipeline.syncOperations.addHandler(
+                        KafkaConnectionHandler(dispatcher: dispatcher, connections: connections, logger: logger))
                 }
             }
-        let port = server.channel.localAddress?.port ?? self.port
+            .bind(host: host, port: port).get()
+        let port = server.localAddress?.port ?? self.port
         boundPort.withLockedValue { $0 = port }
         logger.info("listening", metadata: ["address": "\(host):\(port)"])
         onBound(port)
 
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { tasks in
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        tasks.addTask { await self.serve(connection) }
-                    }
-                }
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                try? await server.closeFuture.get()
+            } onGracefulShutdown: {
+                logger.info("shutting down: no new connections; finishing requests in flight")
+                server.close(promise: nil)
             }
-        } onGracefulShutdown: {
-            self.logger.info("shutting down: no new connections; finishing requests in flight")
-            server.channel.close(promise: nil)
-            self.connections.shutdown()
+        } onCancel: {
+            server.close(promise: nil)
         }
+        connections.shutdown()
+        await connections.allClosed()
         logger.info("all connections closed")
-    }
-
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
-        let channel = connection.channel
-        let peer = channel.remoteAddress?.ipAddress ?? "unknown"
-        let id = connections.add(channel)
-        defer { connections.remove(id) }
-        let allocator = channel.allocator
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                for try await frame in inbound {
-                    guard connections.begin(id) else { break }
-                    let response = try await dispatcher.respond(to: frame, clientHost: peer, allocator: allocator)
-                    if let response { try await outbound.write(response) }
-                    guard connections.end(id) else { break }
-                }
-            }
-        } catch let error as RequestDispatcher.Rejected {
-            logger.warning("closing connection: \(error)", metadata: ["peer": "\(peer)"])
-        } catch let error as KafkaFrameDecoder.FrameTooLarge {
-            logger.warning("closing connection: \(error)", metadata: ["peer": "\(peer)"])
-        } catch let error as ByteToMessageDecoderError {
-            logger.warning("closing connection: \(error)", metadata: ["peer": "\(peer)"])
-        } catch {
-            logger.debug("connection ended: \(error)", metadata: ["peer": "\(peer)"])
-        }
     }
 }
 
-/// Which connections are busy with a request, so that shutdown can close the idle ones at once
-/// and let the busy ones finish the request in hand.
+/// Which connections are busy with a request, so that shutdown can close the idle ones at once,
+/// let the busy ones finish the request in hand, and know when the last one is gone.
 final class ConnectionRegistry: @unchecked Sendable {
     private struct Entry {
         var channel: any Channel
@@ -114,6 +88,7 @@ final class ConnectionRegistry: @unchecked Sendable {
     private var entries: [Int: Entry] = [:]
     private var nextId = 0
     private var stopping = false
+    private var drained: [CheckedContinuation<Void, Never>] = []
 
     func add(_ channel: any Channel) -> Int {
         lock.withLock {
@@ -125,7 +100,13 @@ final class ConnectionRegistry: @unchecked Sendable {
     }
 
     func remove(_ id: Int) {
-        _ = lock.withLock { entries.removeValue(forKey: id) }
+        let waiters: [CheckedContinuation<Void, Never>] = lock.withLock {
+            entries.removeValue(forKey: id)
+            guard stopping, entries.isEmpty else { return [] }
+            defer { drained = [] }
+            return drained
+        }
+        for w in waiters { w.resume() }
     }
 
     /// Marks the connection busy; false when the broker is stopping and the request must not start.
@@ -151,5 +132,17 @@ final class ConnectionRegistry: @unchecked Sendable {
             return entries.values.filter { !$0.busy }.map(\.channel)
         }
         for channel in idle { channel.close(promise: nil) }
+    }
+
+    /// Returns once shutdown has begun and every connection has closed.
+    func allClosed() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let done: Bool = lock.withLock {
+                if stopping && entries.isEmpty { return true }
+                drained.append(c)
+                return false
+            }
+            if done { c.resume() }
+        }
     }
 }

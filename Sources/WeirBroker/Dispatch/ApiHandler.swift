@@ -6,8 +6,37 @@ import NIOCore
 public protocol ApiHandler: Sendable {
     associatedtype Request: KafkaRequest
     var versions: ClosedRange<Int16> { get }
+    /// Called on the connection's event loop. A handler that can answer without waiting and
+    /// without blocking (no fsync, no disk scan, no lock held for long) returns `.now`; the
+    /// default defers to `handle`, which runs off the event loop.
+    func handleImmediately(_ request: Request, context: RequestContext) -> Immediate<Request.Response>
     /// nil means "send no response" (Produce with acks=0).
     func handle(_ request: Request, context: RequestContext) async throws -> Request.Response?
+}
+
+/// A handler's answer on the event loop: the response (nil: none is due), or "later".
+public enum Immediate<Response> {
+    case now(Response?)
+    case later
+}
+
+extension ApiHandler {
+    public func handleImmediately(_ request: Request, context: RequestContext) -> Immediate<Request.Response> { .later }
+}
+
+/// A framed response ready for the socket: one buffer, or several written with one writev so
+/// that large record buffers are not copied into the frame.
+public enum ResponseBytes: Sendable {
+    case single(ByteBuffer)
+    case parts([ByteBuffer])
+}
+
+/// What the dispatcher makes of a request on the event loop.
+public enum Dispatch: Sendable {
+    /// Answered already (nil: nothing to send).
+    case done(ResponseBytes?)
+    /// Must run off the event loop; the closure produces the answer.
+    case later(@Sendable () async throws -> ResponseBytes?)
 }
 
 /// A handler with its message types erased, so that the registry can hold all of them and the
@@ -17,29 +46,35 @@ public struct AnyApiHandler: Sendable {
     public let versions: ClosedRange<Int16>
     /// Header version of a request at `version` (flexible versions use header v2).
     public let requestHeaderVersion: @Sendable (Int16) -> Int16
-    private let respond: @Sendable (inout ByteBuffer, RequestContext, ByteBufferAllocator) async throws -> ByteBuffer?
+    private let dispatch: @Sendable (inout ByteBuffer, RequestContext, ByteBufferAllocator) throws -> Dispatch
 
     public init<H: ApiHandler>(_ handler: H) {
         apiKey = H.Request.apiKey
         versions = handler.versions
         requestHeaderVersion = { H.Request.requestHeaderVersion($0) }
-        respond = { body, context, allocator in
+        dispatch = { body, context, allocator in
             // Bytes after the request are ignored, as Kafka ignores them: librdkafka's "all topics"
             // Metadata v9+ request, for one, leaves three bytes of its array-count placeholder behind.
             let request = try H.Request(from: &body, version: context.apiVersion)
-            guard let response = try await handler.handle(request, context: context) else { return nil }
-            return Self.frame(response, context: context, allocator: allocator)
+            switch handler.handleImmediately(request, context: context) {
+            case .now(let response):
+                return .done(response.map { Self.frame($0, context: context, allocator: allocator) })
+            case .later:
+                return .later {
+                    guard let response = try await handler.handle(request, context: context) else { return nil }
+                    return Self.frame(response, context: context, allocator: allocator)
+                }
+            }
         }
     }
 
-    /// Decodes the body, runs the handler and returns the framed response (size prefix,
-    /// response header, body), or nil when no response is due.
-    public func respond(to body: inout ByteBuffer, context: RequestContext, allocator: ByteBufferAllocator) async throws -> ByteBuffer? {
-        try await respond(&body, context, allocator)
+    /// Decodes the body and either answers at once or says how to answer later.
+    public func dispatch(_ body: inout ByteBuffer, context: RequestContext, allocator: ByteBufferAllocator) throws -> Dispatch {
+        try dispatch(&body, context, allocator)
     }
 
     /// Size prefix + response header + body, in one buffer.
-    public static func frame<R: KafkaResponse>(_ response: R, context: RequestContext, allocator: ByteBufferAllocator) -> ByteBuffer {
+    public static func frame<R: KafkaResponse>(_ response: R, context: RequestContext, allocator: ByteBufferAllocator) -> ResponseBytes {
         var out = allocator.buffer(capacity: 256)
         out.writeInteger(Int32(0))  // size, patched below
         var header = ResponseHeader()
@@ -47,7 +82,7 @@ public struct AnyApiHandler: Sendable {
         header.write(to: &out, version: R.responseHeaderVersion(context.apiVersion))
         response.write(to: &out, version: context.apiVersion)
         out.setInteger(Int32(out.readableBytes - 4), at: out.readerIndex)
-        return out
+        return .single(out)
     }
 }
 

@@ -18,7 +18,9 @@ public struct RequestDispatcher: Sendable {
         self.logger = logger
     }
 
-    public func respond(to frame: ByteBuffer, clientHost: String, allocator: ByteBufferAllocator) async throws -> ByteBuffer? {
+    /// Runs on the connection's event loop: decodes the request and either answers it there or
+    /// returns the work to do off the loop. Throws `Rejected` for anything malformed.
+    public func dispatch(_ frame: ByteBuffer, clientHost: String, allocator: ByteBufferAllocator) throws -> Dispatch {
         let original = frame
         var frame = frame
         guard let apiKey = frame.getInteger(at: frame.readerIndex, endianness: .big, as: Int16.self),
@@ -35,7 +37,7 @@ public struct RequestDispatcher: Sendable {
             if handler.apiKey == .apiVersions {
                 // KIP-511: answer an unknown ApiVersions version with v0 + UNSUPPORTED_VERSION and
                 // our ranges, so that the client retries with a version we speak.
-                return unsupportedApiVersions(correlationId: correlationId, allocator: allocator)
+                return .done(unsupportedApiVersions(correlationId: correlationId, allocator: allocator))
             }
             throw Rejected(description: "\(handler.apiKey.name) v\(apiVersion) is not supported (supported: \(handler.versions))")
         }
@@ -48,14 +50,14 @@ public struct RequestDispatcher: Sendable {
         let context = RequestContext(apiVersion: apiVersion, correlationId: correlationId,
                                      clientId: header.clientId, clientHost: clientHost)
         do {
-            return try await handler.respond(to: &frame, context: context, allocator: allocator)
+            return try handler.dispatch(&frame, context: context, allocator: allocator)
         } catch let error as ProtocolError {
             throw Rejected(description: "\(handler.apiKey.name) v\(apiVersion) from \(header.clientId ?? "-"): \(error) "
                                       + "(request starts \(original.hexPrefix(96)))")
         }
     }
 
-    private func unsupportedApiVersions(correlationId: Int32, allocator: ByteBufferAllocator) -> ByteBuffer {
+    private func unsupportedApiVersions(correlationId: Int32, allocator: ByteBufferAllocator) -> ResponseBytes {
         var response = ApiVersionsResponse()
         response.errorCode = ErrorCode.unsupportedVersion.rawValue
         response.apiKeys = registry.advertised.map {

@@ -3,8 +3,13 @@ import NIOCore
 import WeirStorage
 
 /// Produce (0): validate each partition's batches from their 61-byte headers (CRC, sizes,
-/// magic), then append them as they are — no decompression, no per-record work. All partitions
-/// of one request are appended in one trip to the I/O pool.
+/// magic), then append them as they are — no decompression, no per-record work.
+///
+/// Where it runs: an append that is not fsynced is a memtable insert plus a buffered `write()`
+/// of the WAL — microseconds, the same order as a socket write — so it is served inline on the
+/// connection's event loop with no thread hop (`handleImmediately`). Only when every append must
+/// be fsynced (`log.flush.interval.messages=1`) does the request go to the I/O pool, so an
+/// fsync never blocks an event loop.
 ///
 /// Versions 3+ only: older versions carry message formats 0/1, which Weir does not store.
 /// Like Kafka from v3 on, a partition's records must be exactly one batch (INVALID_RECORD
@@ -19,108 +24,88 @@ struct ProduceHandler: ApiHandler {
     let broker: Broker
     var versions: ClosedRange<Int16> { 3...9 }
 
-    /// One partition's work: what to append, or the error to answer with.
-    private struct Work: Sendable {
-        var topicIndex: Int
-        var partition: Int32
-        var log: PartitionLog?
-        var batches: [ProducedBatch]
-        var logAppendTime: Bool
-        var error: ErrorCode
-        var message: String?
-        var result: AppendResult?
+    private var fsyncEachAppend: Bool { broker.config.flushIntervalMessages == 1 }
+
+    func handleImmediately(_ request: ProduceRequest, context: RequestContext) -> Immediate<ProduceResponse> {
+        fsyncEachAppend ? .later : .now(produce(request, context: context))
     }
 
     func handle(_ request: ProduceRequest, context: RequestContext) async throws -> ProduceResponse? {
+        try await broker.onIO { produce(request, context: context) }
+    }
+
+    /// Validates, appends and answers; nil for acks=0.
+    func produce(_ request: ProduceRequest, context: RequestContext) -> ProduceResponse? {
         guard [-1, 0, 1].contains(request.acks) else {
             return errorResponse(request, .invalidRequiredAcks)
         }
-        var work: [Work] = []
-        for (ti, topic) in request.topicData.enumerated() {
-            let record = broker.store.topic(named: topic.name)
-            let effective = record.map { broker.topics.effectiveConfig(of: $0) }
-            for p in topic.partitionData {
-                var w = Work(topicIndex: ti, partition: p.index, log: nil, batches: [], logAppendTime: false, error: .none)
-                guard let effective, let log = broker.store.partition(TopicPartition(topic.name, p.index)) else {
-                    w.error = .unknownTopicOrPartition
-                    work.append(w)
-                    continue
-                }
-                switch ProducedBatch.validate(p.records ?? ByteBuffer(), maxBatchBytes: effective.maxMessageBytes) {
-                case .success(let batches) where batches.count != 1:
-                    w.error = .invalidRecord
-                    w.message = "Produce requests with version 3 and above must have exactly one record batch per partition; got \(batches.count)"
-                case .success(let batches) where context.apiVersion < 7 && batches.contains { $0.header.compression == .zstd }:
-                    // zstd needs Produce v7+ (KIP-110): older clients could not read it back.
-                    w.error = .unsupportedCompressionType
-                case .success(let batches):
-                    w.log = log
-                    w.batches = batches
-                    w.logAppendTime = effective.logAppendTime
-                case .failure(let failure):
-                    w.error = failure.code
-                    w.message = failure.message
-                    broker.logger.info("rejected produce", metadata: [
-                        "partition": "\(topic.name)-\(p.index)", "error": "\(failure.code)", "reason": "\(failure.message)",
-                        "client": "\(context.clientId ?? "-")",
-                    ])
-                }
-                work.append(w)
-            }
-        }
-
-        let sync = broker.config.flushIntervalMessages == 1
         let now = broker.nowMs
-        let done = try await broker.onIO { [work] in
-            var work = work
-            for i in work.indices where work[i].error == .none {
-                guard let log = work[i].log else { continue }
-                do {
-                    work[i].result = try log.append(work[i].batches, leaderEpoch: 0,
-                                                    logAppendTime: work[i].logAppendTime ? now : nil, sync: sync)
-                } catch {
-                    work[i].error = Self.code(for: error)
-                    work[i].message = "\(error)"
-                }
-            }
-            return work
-        }
-        for w in done where w.error != .none && w.log != nil {
-            // Refused by the log (producer state, storage): worth a line, as validation failures get.
-            broker.logger.info("rejected produce", metadata: [
-                "partition": "\(request.topicData[w.topicIndex].name)-\(w.partition)", "error": "\(w.error)",
-                "reason": "\(w.message ?? "-")", "client": "\(context.clientId ?? "-")",
-            ])
-        }
-        for w in done where w.result?.duplicate == true {
-            broker.logger.debug("answered a retried batch from producer state", metadata: [
-                "partition": "\(request.topicData[w.topicIndex].name)-\(w.partition)",
-                "baseOffset": "\(w.result?.baseOffset ?? -1)", "client": "\(context.clientId ?? "-")",
-            ])
-        }
-        for w in done where w.result.map({ !$0.duplicate }) ?? false {
-            broker.appendWaiters.appended(TopicPartition(request.topicData[w.topicIndex].name, w.partition))
-        }
-        if request.acks == 0 { return nil }
-
         var response = ProduceResponse()
-        response.responses = request.topicData.enumerated().map { ti, topic in
-            ProduceResponse.TopicProduceResponse(
-                name: topic.name,
-                partitionResponses: done.filter { $0.topicIndex == ti }.map { w in
-                    var r = ProduceResponse.PartitionProduceResponse(index: w.partition, errorCode: w.error.rawValue)
-                    if let result = w.result {
-                        r.baseOffset = result.baseOffset
-                        r.logAppendTimeMs = result.logAppendTime
-                        r.logStartOffset = result.logStartOffset
-                    } else {
-                        r.baseOffset = -1
-                        r.errorMessage = w.message
-                    }
-                    return r
-                })
+        response.responses.reserveCapacity(request.topicData.count)
+        for topic in request.topicData {
+            let effective = broker.store.topic(named: topic.name).map { broker.topics.effectiveConfig(of: $0) }
+            var partitions: [ProduceResponse.PartitionProduceResponse] = []
+            partitions.reserveCapacity(topic.partitionData.count)
+            for p in topic.partitionData {
+                partitions.append(append(p, topic: topic.name, config: effective, now: now, context: context))
+            }
+            response.responses.append(.init(name: topic.name, partitionResponses: partitions))
         }
-        return response
+        return request.acks == 0 ? nil : response
+    }
+
+    /// One partition: validate its batch, append it, wake fetches waiting on it.
+    private func append(_ p: ProduceRequest.PartitionProduceData, topic: String, config: EffectiveTopicConfig?,
+                        now: Int64, context: RequestContext) -> ProduceResponse.PartitionProduceResponse {
+        var r = ProduceResponse.PartitionProduceResponse(index: p.index, baseOffset: -1)
+        let tp = TopicPartition(topic, p.index)
+        guard let config, let log = broker.store.partition(tp) else {
+            r.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+            return r
+        }
+        let batches: [ProducedBatch]
+        switch ProducedBatch.validate(p.records ?? ByteBuffer(), maxBatchBytes: config.maxMessageBytes) {
+        case .success(let valid) where valid.count != 1:
+            return refused(r, tp, .invalidRecord,
+                           "Produce requests with version 3 and above must have exactly one record batch per partition; got \(valid.count)",
+                           context)
+        case .success(let valid) where context.apiVersion < 7 && valid.contains { $0.header.compression == .zstd }:
+            // zstd needs Produce v7+ (KIP-110): older clients could not read it back.
+            return refused(r, tp, .unsupportedCompressionType, "zstd needs Produce v7 or later", context)
+        case .success(let valid):
+            batches = valid
+        case .failure(let failure):
+            return refused(r, tp, failure.code, failure.message, context)
+        }
+        do {
+            let result = try log.append(batches, leaderEpoch: 0, logAppendTime: config.logAppendTime ? now : nil,
+                                        sync: fsyncEachAppend)
+            r.baseOffset = result.baseOffset
+            r.logAppendTimeMs = result.logAppendTime
+            r.logStartOffset = result.logStartOffset
+            if result.duplicate {
+                broker.logger.debug("answered a retried batch from producer state", metadata: [
+                    "partition": "\(tp)", "baseOffset": "\(result.baseOffset)", "client": "\(context.clientId ?? "-")",
+                ])
+            } else {
+                broker.appendWaiters.appended(tp)
+            }
+            return r
+        } catch {
+            return refused(r, tp, Self.code(for: error), "\(error)", context)
+        }
+    }
+
+    /// A partition the broker refuses: one log line, and the error in the answer.
+    private func refused(_ r: ProduceResponse.PartitionProduceResponse, _ tp: TopicPartition, _ code: ErrorCode,
+                         _ message: String, _ context: RequestContext) -> ProduceResponse.PartitionProduceResponse {
+        broker.logger.info("rejected produce", metadata: [
+            "partition": "\(tp)", "error": "\(code.logDescription)", "reason": "\(message)", "client": "\(context.clientId ?? "-")",
+        ])
+        var r = r
+        r.errorCode = code.rawValue
+        r.errorMessage = message
+        return r
     }
 
     static func code(for error: any Error) -> ErrorCode {

@@ -30,6 +30,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
         // CRC-32C with SSE4.2 / ARMv8 CRC instructions and a table fallback.
         .target(name: "CCRC32C", path: "Sources/CCRC32C", cSettings: [.unsafeFlags(["-O3"])]),
+        // mallopt, which Swift's Glibc module does not export.
+        .target(name: "CSystemTuning", path: "Sources/CSystemTuning"),
         // Batch column-family create/drop, which RocksDB's C API lacks (C++ over librocksdb).
         .target(
             name: "CRocksDBExtras",
@@ -69,7 +71,7 @@ let package = Package(
         .target(
             name: "WeirServer",
             dependencies: [
-                "KafkaProtocol", "WeirStorage", "WeirBroker",
+                "KafkaProtocol", "WeirStorage", "WeirBroker", "CSystemTuning",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

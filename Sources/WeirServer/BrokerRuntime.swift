@@ -1,3 +1,4 @@
+import CSystemTuning
 import KafkaProtocol
 import Logging
 import NIOCore
@@ -11,6 +12,7 @@ import WeirStorage
 /// database — so that the process exits 0 with everything flushed.
 public enum BrokerRuntime {
     public static func run(_ properties: BrokerProperties, logger: Logger, onBound: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        tuneMalloc()
         var storage = StorageOptions()
         storage.totalWriteBufferBytes = properties.storageWriteBufferBytes
         storage.blockCacheBytes = properties.storageBlockCacheBytes
@@ -59,6 +61,15 @@ public enum BrokerRuntime {
         try await events.shutdownGracefully()
         logger.info("stopped")
     }
+}
+
+/// Fetch responses and request frames are buffers of up to tens of MiB, allocated and freed per
+/// request. glibc would serve each from a fresh mmap (page faults on every byte, munmap on free)
+/// and spread them over one arena per thread; a fixed mmap threshold keeps them in the heap,
+/// where freed memory is reused, and a few arenas bound the fragmentation. Measured on fetch:
+/// page faults were a fifth of the broker's CPU.
+private func tuneMalloc() {
+    weir_tune_malloc(64 << 20, 128 << 20, 4)
 }
 
 /// `log.flush.interval.ms`: fsyncs RocksDB's WAL on a timer, off the request path.

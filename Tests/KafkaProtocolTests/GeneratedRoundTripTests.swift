@@ -23,10 +23,24 @@ private func checkRoundTrip<M: KafkaMessage>(_ sample: M, version: Int16) throws
     }
 }
 
+/// Encodes `sample` through a KafkaScatterWriter that keeps every non-empty records field
+/// as a part of its own: the parts must concatenate to the ByteBuffer encoding.
+private func checkScatter<M: KafkaScatterEncodable>(_ sample: M, version: Int16) {
+    var encoded = ByteBuffer()
+    sample.write(to: &encoded, version: version)
+    var out = KafkaScatterWriter(threshold: 1)
+    sample.write(to: &out, version: version)
+    #expect(out.totalBytes == encoded.readableBytes, "\(M.self) v\(version) scatter size")
+    var joined = ByteBuffer()
+    for var part in out.finish() { joined.writeBuffer(&part) }
+    #expect(joined == encoded, "\(M.self) v\(version) scatter bytes differ")
+}
+
 @Suite struct GeneratedRoundTripTests {
     @Test(arguments: ProduceRequest.validVersions)
     func produceRequest(version: Int16) throws {
         try checkRoundTrip(sample_ProduceRequest(version), version: version)
+        checkScatter(sample_ProduceRequest(version), version: version)
     }
 
     @Test(arguments: ProduceResponse.validVersions)
@@ -42,6 +56,7 @@ private func checkRoundTrip<M: KafkaMessage>(_ sample: M, version: Int16) throws
     @Test(arguments: FetchResponse.validVersions)
     func fetchResponse(version: Int16) throws {
         try checkRoundTrip(sample_FetchResponse(version), version: version)
+        checkScatter(sample_FetchResponse(version), version: version)
     }
 
     @Test(arguments: ListOffsetsRequest.validVersions)

@@ -27,11 +27,30 @@ def indent(lines, n=1):
     return [(INDENT * n + line) if line else line for line in lines]
 
 
+def scatter_structs(msg):
+    """The structs of `msg` that hold a `records` field, directly or through nested structs:
+    they also get `write(to: inout KafkaScatterWriter, version:)`. Only regular (untagged)
+    fields count: a tagged value is sized in a scratch buffer first, so it is copied anyway
+    (and Kafka never tags records)."""
+    found = set()
+    changed = True
+    while changed:
+        changed = False
+        for st in msg.structs:
+            if st in found:
+                continue
+            if any(f.regular and (f.base == "records" or f.is_struct and f.struct in found) for f in st.fields):
+                found.add(st)
+                changed = True
+    return found
+
+
 class StructEmitter:
-    def __init__(self, msg, struct):
+    def __init__(self, msg, struct, scatter=frozenset()):
         self.msg = msg
         self.s = struct
         self.top = struct is msg.root
+        self.scatter = scatter  # structs that get a KafkaScatterWriter encoder too
 
     # MARK: helpers
 
@@ -143,7 +162,13 @@ class StructEmitter:
 
     # MARK: encoding
 
-    def write_scalar(self, f, base, value, compact, buf):
+    def write_scalar(self, f, base, value, compact, buf, scatter=False):
+        """One value; with `scatter`, `buf` is `out.current` and records fields (and structs
+        that hold them) go through the KafkaScatterWriter `out` instead."""
+        if scatter and base == "records":
+            return f"out.writeKafkaRecords({value}, compact: {compact})"
+        if scatter and f.is_struct and f.struct in self.scatter:
+            return f"{value}.write(to: &out, version: version)"
         if base in FIXED_WRITE:
             return f"{buf}.{FIXED_WRITE[base].format(v=value)}"
         if base in INT_TYPES:
@@ -154,14 +179,14 @@ class StructEmitter:
             return f"{buf}.writeKafkaBytes({value}, compact: {compact})"
         return f"{value}.write(to: &{buf}, version: version)"
 
-    def write_value(self, f, part, nullable, buf):
+    def write_value(self, f, part, nullable, buf, scatter=False):
         """Writes `self.f` in the versions `part`. A nil in a version where the field is not
         nullable is written as the empty value, since Kafka has no encoding for it there."""
         compact = self.compact_expr(f, part)
         value = f"self.{f.ident}"
         optional = f.nullable_any
         if f.is_array:
-            elem = self.write_scalar(f, f.base, "_e", compact, buf)
+            elem = self.write_scalar(f, f.base, "_e", compact, buf, scatter)
             if optional and nullable:
                 return [f"if let _a = {value} {{",
                         f"    {buf}.writeKafkaArrayLength(_a.count, compact: {compact})",
@@ -176,24 +201,24 @@ class StructEmitter:
             if optional and nullable:
                 return [f"if let _s = {value} {{",
                         f"    {buf}.writeInteger(Int8(1))",
-                        f"    {self.write_scalar(f, f.base, '_s', compact, buf)}",
+                        f"    {self.write_scalar(f, f.base, '_s', compact, buf, scatter)}",
                         "} else {",
                         f"    {buf}.writeInteger(Int8(-1))",
                         "}"]
             if optional:
                 value = f"({value} ?? {f.struct.swift_name}())"
-            return [self.write_scalar(f, f.base, value, compact, buf)]
+            return [self.write_scalar(f, f.base, value, compact, buf, scatter)]
         if optional and not nullable:
             value = f'({value} ?? {"ByteBuffer()" if f.base != "string" else chr(34) * 2})'
-        return [self.write_scalar(f, f.base, value, compact, buf)]
+        return [self.write_scalar(f, f.base, value, compact, buf, scatter)]
 
-    def write_in(self, f, versions, buf):
+    def write_in(self, f, versions, buf, scatter=False):
         nullable = versions & f.nullable
         plain = versions - f.nullable
         if nullable and plain:
-            return branches([(cond(nullable, versions), self.write_value(f, nullable, True, buf))],
-                            self.write_value(f, plain, False, buf))
-        return self.write_value(f, versions, bool(nullable), buf)
+            return branches([(cond(nullable, versions), self.write_value(f, nullable, True, buf, scatter))],
+                            self.write_value(f, plain, False, buf, scatter))
+        return self.write_value(f, versions, bool(nullable), buf, scatter)
 
     def non_default(self, f):
         """Expression: does the tagged field differ from its default (and so get written)?"""
@@ -207,18 +232,22 @@ class StructEmitter:
             return f"{v}.readableBytes != 0"
         return f"{v} != {d}"
 
-    def encoder(self):
+    def encoder(self, scatter=False):
+        """`write(to: inout ByteBuffer, version:)`, or with `scatter` its twin writing into a
+        KafkaScatterWriter: the same code on `out.current`, except for records fields and the
+        structs holding them. Tagged fields keep their scratch buffer either way."""
         s, msg = self.s, self.msg
+        buf = "out.current" if scatter else "buffer"
         body = []
         for f in s.fields:
             if f.regular:
-                body += guarded(cond(f.regular, s.ctx), self.write_in(f, f.regular, "buffer"))
+                body += guarded(cond(f.regular, s.ctx), self.write_in(f, f.regular, buf, scatter))
         tagged_ctx = msg.flexible & s.ctx
         if tagged_ctx:
             tagged = sorted((f for f in s.fields if f.tagged), key=lambda f: f.tag)
             section = []
             if not tagged:
-                section.append("buffer.writeUnsignedVarInt(0)")
+                section.append(f"{buf}.writeUnsignedVarInt(0)")
             else:
                 present = []
                 for f in tagged:
@@ -227,24 +256,29 @@ class StructEmitter:
                 section.append("var _numTagged: UInt32 = 0")
                 for p in present:
                     section.append(f"if {p} {{ _numTagged += 1 }}")
-                section.append("buffer.writeUnsignedVarInt(_numTagged)")
+                section.append(f"{buf}.writeUnsignedVarInt(_numTagged)")
                 for f, p in zip(tagged, present):
-                    inner = [f"buffer.writeUnsignedVarInt({f.tag})"]
+                    inner = [f"{buf}.writeUnsignedVarInt({f.tag})"]
                     if f.base in FIXED_SIZES and not f.is_array:
-                        inner.append(f"buffer.writeUnsignedVarInt({FIXED_SIZES[f.base]})")
-                        inner += self.write_in(f, f.tagged, "buffer")
+                        inner.append(f"{buf}.writeUnsignedVarInt({FIXED_SIZES[f.base]})")
+                        inner += self.write_in(f, f.tagged, buf)
                     else:
                         # The size precedes the value: encode into a scratch buffer first.
                         inner.append("var _t = ByteBuffer()")
                         inner += self.write_in(f, f.tagged, "_t")
-                        inner += ["buffer.writeUnsignedVarInt(UInt32(_t.readableBytes))",
-                                  "buffer.writeBuffer(&_t)"]
+                        inner += [f"{buf}.writeUnsignedVarInt(UInt32(_t.readableBytes))",
+                                  f"{buf}.writeBuffer(&_t)"]
                     section += [f"if {p} {{"] + indent(inner) + ["}"]
             body += guarded(cond(msg.flexible, s.ctx) and "_flexible", section)
         head = []
         if any("_flexible" in line for line in body):
             head.append(f"let _flexible = {cond(msg.flexible, s.ctx)}")
-        return ["public func write(to buffer: inout ByteBuffer, version: Int16) {"] + indent(head + body) + ["}"]
+        if scatter:
+            sig = ["/// The bytes of `write(to: inout ByteBuffer, version:)`, large records kept as parts of their own.",
+                   "public func write(to out: inout KafkaScatterWriter, version: Int16) {"]
+        else:
+            sig = ["public func write(to buffer: inout ByteBuffer, version: Int16) {"]
+        return sig + indent(head + body) + ["}"]
 
     # MARK: declarations
 
@@ -267,8 +301,11 @@ class StructEmitter:
         return out
 
     def members(self):
-        return (self.properties() + [""] + self.initializers() + [""] + self.decoder()
-                + [""] + self.encoder())
+        out = (self.properties() + [""] + self.initializers() + [""] + self.decoder()
+               + [""] + self.encoder())
+        if self.s in self.scatter:
+            out += [""] + self.encoder(scatter=True)
+        return out
 
 
 def message_doc(msg):
@@ -281,25 +318,28 @@ def message_doc(msg):
 
 def emit_message(msg, banner):
     root = msg.root
+    scatter = scatter_structs(msg)
+    # Messages with records fields also encode into a KafkaScatterWriter.
+    extra = ", KafkaScatterEncodable" if root in scatter else ""
     lines = [banner, "import NIOCore", "", message_doc(msg)]
     if msg.kind == "request":
-        lines.append(f"public struct {msg.name}: KafkaRequest {{")
+        lines.append(f"public struct {msg.name}: KafkaRequest{extra} {{")
         head = [f"public typealias Response = {msg.response_name}",
                 f"public static let apiKey: ApiKey = .{api_case(msg.name)}"]
     elif msg.kind == "response":
-        lines.append(f"public struct {msg.name}: KafkaResponse {{")
+        lines.append(f"public struct {msg.name}: KafkaResponse{extra} {{")
         head = [f"public static let apiKey: ApiKey = .{api_case(msg.name)}"]
     else:
-        lines.append(f"public struct {msg.name}: KafkaMessage {{")
+        lines.append(f"public struct {msg.name}: KafkaMessage{extra} {{")
         head = []
     first = "nil" if msg.first_flexible is None else str(msg.first_flexible)
     head += [f"public static let validVersions: ClosedRange<Int16> = {msg.valid_lo}...{msg.valid_hi}",
              f"public static let firstFlexibleVersion: Int16? = {first}", ""]
-    lines += indent(head + StructEmitter(msg, root).members()) + ["}"]
+    lines += indent(head + StructEmitter(msg, root, scatter).members()) + ["}"]
     for st in msg.structs[1:]:
         lines += ["", f"extension {msg.name} {{",
                   f"    public struct {st.swift_name}: Sendable, Equatable {{"]
-        lines += indent(StructEmitter(msg, st).members(), 2)
+        lines += indent(StructEmitter(msg, st, scatter).members(), 2)
         lines += ["    }", "}"]
     return "\n".join(lines) + "\n"
 

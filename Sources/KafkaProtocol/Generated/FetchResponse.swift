@@ -2,7 +2,7 @@
 import NIOCore
 
 /// Kafka FetchResponse (API key 1), versions 0-17, flexible from v12.
-public struct FetchResponse: KafkaResponse {
+public struct FetchResponse: KafkaResponse, KafkaScatterEncodable {
     public static let apiKey: ApiKey = .fetch
     public static let validVersions: ClosedRange<Int16> = 0...17
     public static let firstFlexibleVersion: Int16? = 12
@@ -98,6 +98,35 @@ public struct FetchResponse: KafkaResponse {
             }
         }
     }
+
+    /// The bytes of `write(to: inout ByteBuffer, version:)`, large records kept as parts of their own.
+    public func write(to out: inout KafkaScatterWriter, version: Int16) {
+        let _flexible = version >= 12
+        if version >= 1 {
+            out.current.writeInteger(self.throttleTimeMs)
+        }
+        if version >= 7 {
+            out.current.writeInteger(self.errorCode)
+        }
+        if version >= 7 {
+            out.current.writeInteger(self.sessionId)
+        }
+        out.current.writeKafkaArrayLength(self.responses.count, compact: _flexible)
+        for _e in self.responses { _e.write(to: &out, version: version) }
+        if _flexible {
+            var _numTagged: UInt32 = 0
+            if version >= 16 && !self.nodeEndpoints.isEmpty { _numTagged += 1 }
+            out.current.writeUnsignedVarInt(_numTagged)
+            if version >= 16 && !self.nodeEndpoints.isEmpty {
+                out.current.writeUnsignedVarInt(0)
+                var _t = ByteBuffer()
+                _t.writeKafkaArrayLength(self.nodeEndpoints.count, compact: true)
+                for _e in self.nodeEndpoints { _e.write(to: &_t, version: version) }
+                out.current.writeUnsignedVarInt(UInt32(_t.readableBytes))
+                out.current.writeBuffer(&_t)
+            }
+        }
+    }
 }
 
 extension FetchResponse {
@@ -155,6 +184,22 @@ extension FetchResponse {
             for _e in self.partitions { _e.write(to: &buffer, version: version) }
             if _flexible {
                 buffer.writeUnsignedVarInt(0)
+            }
+        }
+
+        /// The bytes of `write(to: inout ByteBuffer, version:)`, large records kept as parts of their own.
+        public func write(to out: inout KafkaScatterWriter, version: Int16) {
+            let _flexible = version >= 12
+            if version <= 12 {
+                out.current.writeKafkaString(self.topic, compact: _flexible)
+            }
+            if version >= 13 {
+                out.current.writeKafkaUUID(self.topicId)
+            }
+            out.current.writeKafkaArrayLength(self.partitions.count, compact: _flexible)
+            for _e in self.partitions { _e.write(to: &out, version: version) }
+            if _flexible {
+                out.current.writeUnsignedVarInt(0)
             }
         }
     }
@@ -294,6 +339,60 @@ extension FetchResponse {
                     self.snapshotId.write(to: &_t, version: version)
                     buffer.writeUnsignedVarInt(UInt32(_t.readableBytes))
                     buffer.writeBuffer(&_t)
+                }
+            }
+        }
+
+        /// The bytes of `write(to: inout ByteBuffer, version:)`, large records kept as parts of their own.
+        public func write(to out: inout KafkaScatterWriter, version: Int16) {
+            let _flexible = version >= 12
+            out.current.writeInteger(self.partitionIndex)
+            out.current.writeInteger(self.errorCode)
+            out.current.writeInteger(self.highWatermark)
+            if version >= 4 {
+                out.current.writeInteger(self.lastStableOffset)
+            }
+            if version >= 5 {
+                out.current.writeInteger(self.logStartOffset)
+            }
+            if version >= 4 {
+                if let _a = self.abortedTransactions {
+                    out.current.writeKafkaArrayLength(_a.count, compact: _flexible)
+                    for _e in _a { _e.write(to: &out.current, version: version) }
+                } else {
+                    out.current.writeKafkaArrayLength(nil, compact: _flexible)
+                }
+            }
+            if version >= 11 {
+                out.current.writeInteger(self.preferredReadReplica)
+            }
+            out.writeKafkaRecords(self.records, compact: _flexible)
+            if _flexible {
+                var _numTagged: UInt32 = 0
+                if self.divergingEpoch != EpochEndOffset() { _numTagged += 1 }
+                if self.currentLeader != LeaderIdAndEpoch() { _numTagged += 1 }
+                if self.snapshotId != SnapshotId() { _numTagged += 1 }
+                out.current.writeUnsignedVarInt(_numTagged)
+                if self.divergingEpoch != EpochEndOffset() {
+                    out.current.writeUnsignedVarInt(0)
+                    var _t = ByteBuffer()
+                    self.divergingEpoch.write(to: &_t, version: version)
+                    out.current.writeUnsignedVarInt(UInt32(_t.readableBytes))
+                    out.current.writeBuffer(&_t)
+                }
+                if self.currentLeader != LeaderIdAndEpoch() {
+                    out.current.writeUnsignedVarInt(1)
+                    var _t = ByteBuffer()
+                    self.currentLeader.write(to: &_t, version: version)
+                    out.current.writeUnsignedVarInt(UInt32(_t.readableBytes))
+                    out.current.writeBuffer(&_t)
+                }
+                if self.snapshotId != SnapshotId() {
+                    out.current.writeUnsignedVarInt(2)
+                    var _t = ByteBuffer()
+                    self.snapshotId.write(to: &_t, version: version)
+                    out.current.writeUnsignedVarInt(UInt32(_t.readableBytes))
+                    out.current.writeBuffer(&_t)
                 }
             }
         }

@@ -2,7 +2,7 @@
 import NIOCore
 
 /// Kafka ProduceRequest (API key 0), versions 0-11, flexible from v9.
-public struct ProduceRequest: KafkaRequest {
+public struct ProduceRequest: KafkaRequest, KafkaScatterEncodable {
     public typealias Response = ProduceResponse
     public static let apiKey: ApiKey = .produce
     public static let validVersions: ClosedRange<Int16> = 0...11
@@ -65,6 +65,21 @@ public struct ProduceRequest: KafkaRequest {
             buffer.writeUnsignedVarInt(0)
         }
     }
+
+    /// The bytes of `write(to: inout ByteBuffer, version:)`, large records kept as parts of their own.
+    public func write(to out: inout KafkaScatterWriter, version: Int16) {
+        let _flexible = version >= 9
+        if version >= 3 {
+            out.current.writeKafkaString(self.transactionalId, compact: _flexible)
+        }
+        out.current.writeInteger(self.acks)
+        out.current.writeInteger(self.timeoutMs)
+        out.current.writeKafkaArrayLength(self.topicData.count, compact: _flexible)
+        for _e in self.topicData { _e.write(to: &out, version: version) }
+        if _flexible {
+            out.current.writeUnsignedVarInt(0)
+        }
+    }
 }
 
 extension ProduceRequest {
@@ -111,6 +126,17 @@ extension ProduceRequest {
                 buffer.writeUnsignedVarInt(0)
             }
         }
+
+        /// The bytes of `write(to: inout ByteBuffer, version:)`, large records kept as parts of their own.
+        public func write(to out: inout KafkaScatterWriter, version: Int16) {
+            let _flexible = version >= 9
+            out.current.writeKafkaString(self.name, compact: _flexible)
+            out.current.writeKafkaArrayLength(self.partitionData.count, compact: _flexible)
+            for _e in self.partitionData { _e.write(to: &out, version: version) }
+            if _flexible {
+                out.current.writeUnsignedVarInt(0)
+            }
+        }
     }
 }
 
@@ -148,6 +174,16 @@ extension ProduceRequest {
             buffer.writeKafkaBytes(self.records, compact: _flexible)
             if _flexible {
                 buffer.writeUnsignedVarInt(0)
+            }
+        }
+
+        /// The bytes of `write(to: inout ByteBuffer, version:)`, large records kept as parts of their own.
+        public func write(to out: inout KafkaScatterWriter, version: Int16) {
+            let _flexible = version >= 9
+            out.current.writeInteger(self.index)
+            out.writeKafkaRecords(self.records, compact: _flexible)
+            if _flexible {
+                out.current.writeUnsignedVarInt(0)
             }
         }
     }

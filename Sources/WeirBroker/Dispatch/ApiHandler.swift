@@ -73,8 +73,14 @@ public struct AnyApiHandler: Sendable {
         try dispatch(&body, context, allocator)
     }
 
-    /// Size prefix + response header + body, in one buffer.
+    /// Size prefix + response header + body, in one buffer — or, for responses that carry
+    /// record batches (Fetch), in parts: the framing in small buffers, each large records buffer
+    /// as its own part, so that batches read from RocksDB are not copied again.
     public static func frame<R: KafkaResponse>(_ response: R, context: RequestContext, allocator: ByteBufferAllocator) -> ResponseBytes {
+        if let scatter = response as? any KafkaScatterEncodable {
+            return scattered(scatter, responseHeaderVersion: R.responseHeaderVersion(context.apiVersion),
+                             context: context, allocator: allocator)
+        }
         var out = allocator.buffer(capacity: 256)
         out.writeInteger(Int32(0))  // size, patched below
         var header = ResponseHeader()
@@ -83,6 +89,20 @@ public struct AnyApiHandler: Sendable {
         response.write(to: &out, version: context.apiVersion)
         out.setInteger(Int32(out.readableBytes - 4), at: out.readerIndex)
         return .single(out)
+    }
+
+    private static func scattered(_ response: any KafkaScatterEncodable, responseHeaderVersion: Int16,
+                                  context: RequestContext, allocator: ByteBufferAllocator) -> ResponseBytes {
+        var out = KafkaScatterWriter(allocator: allocator, headroom: 1024)
+        out.current.writeInteger(Int32(0))  // size, patched below
+        var header = ResponseHeader()
+        header.correlationId = context.correlationId
+        header.write(to: &out.current, version: responseHeaderVersion)
+        response.write(to: &out, version: context.apiVersion)
+        let size = Int32(out.totalBytes - 4)
+        var parts = out.finish()
+        parts[0].setInteger(size, at: parts[0].readerIndex)
+        return parts.count == 1 ? .single(parts[0]) : .parts(parts)
     }
 }
 

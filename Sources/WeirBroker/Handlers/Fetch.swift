@@ -88,7 +88,9 @@ struct FetchHandler: ApiHandler {
                 }
                 let limit = min(w.maxBytes, budget)
                 guard w.offset < offsets.highWatermark, limit > 0 || !gotAny else { return g }
-                var buffer = ByteBuffer()
+                // Sized once up front (up to 1 MiB, librdkafka's default partition limit) so that the
+                // copy out of RocksDB does not also pay for the buffer doubling as it grows.
+                var buffer = ByteBufferAllocator().buffer(capacity: min(max(limit, 16 << 10), 1 << 20))
                 do {
                     let n = try log.read(from: w.offset, maxBytes: limit, minOneBatch: !gotAny, into: &buffer)
                     if n > 0 {

@@ -6,9 +6,10 @@
 
 void weir_tune_malloc(int mmap_threshold, int trim_threshold, int arena_max) {
 #if defined(__GLIBC__)
-    mallopt(M_MMAP_THRESHOLD, mmap_threshold);
-    mallopt(M_TRIM_THRESHOLD, trim_threshold);
-    mallopt(M_ARENA_MAX, arena_max);
+    /* 0 leaves glibc's own (dynamic) threshold. */
+    if (mmap_threshold > 0) mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+    if (trim_threshold > 0) mallopt(M_TRIM_THRESHOLD, trim_threshold);
+    if (arena_max > 0) mallopt(M_ARENA_MAX, arena_max);
 #else
     (void)mmap_threshold; (void)trim_threshold; (void)arena_max;
 #endif

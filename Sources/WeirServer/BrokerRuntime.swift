@@ -63,13 +63,12 @@ public enum BrokerRuntime {
     }
 }
 
-/// Fetch responses and request frames are buffers of up to tens of MiB, allocated and freed per
-/// request. glibc would serve each from a fresh mmap (page faults on every byte, munmap on free)
-/// and spread them over one arena per thread; a fixed mmap threshold keeps them in the heap,
-/// where freed memory is reused, and a few arenas bound the fragmentation. Measured on fetch:
-/// page faults were a fifth of the broker's CPU.
+/// glibc gives every thread that allocates its own malloc arena; with the NIO, I/O-pool and
+/// RocksDB threads all allocating request and response buffers, the freed memory scattered over
+/// many arenas shows up as RSS. Two arenas bound that; glibc's dynamic mmap threshold already
+/// keeps the large per-request buffers reused.
 private func tuneMalloc() {
-    weir_tune_malloc(64 << 20, 128 << 20, 4)
+    weir_tune_malloc(0, 0, 2)
 }
 
 /// `log.flush.interval.ms`: fsyncs RocksDB's WAL on a timer, off the request path.

@@ -5,7 +5,7 @@
 
 Writes one Swift file per message listed in MESSAGES into --out (default
 Sources/KafkaProtocol/Generated), ApiKey.swift covering every *Request.json in --spec, and
-GeneratedRoundTripTests.swift into --tests-out (default Tests/KafkaProtocolTests). The output
+GeneratedRoundTripTests.swift into --tests-out (default Tests/KafkaProtocolTests/Generated). The output
 depends only on the spec files and this generator, so rerunning it is idempotent.
 """
 
@@ -69,7 +69,7 @@ def main():
                    help="folder of Kafka's message JSON files")
     p.add_argument("--out", default=os.path.join(REPO_ROOT, "Sources", "KafkaProtocol", "Generated"),
                    help="folder for the generated Swift messages")
-    p.add_argument("--tests-out", default=os.path.join(REPO_ROOT, "Tests", "KafkaProtocolTests"),
+    p.add_argument("--tests-out", default=os.path.join(REPO_ROOT, "Tests", "KafkaProtocolTests", "Generated"),
                    help="folder for GeneratedRoundTripTests.swift")
     args = p.parse_args()
 

@@ -1,4 +1,4 @@
-"""Emits Tests/KafkaProtocolTests/GeneratedRoundTripTests.swift: for every generated message and
+"""Emits Tests/KafkaProtocolTests/Generated/GeneratedRoundTripTests.swift: for every generated message and
 every valid version, a sample whose present fields all hold non-default values is encoded,
 decoded, compared, re-encoded to identical bytes, and every strict prefix must fail to decode
 with a ProtocolError (never trap). Messages with records fields are also encoded through a

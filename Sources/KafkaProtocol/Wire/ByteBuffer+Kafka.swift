@@ -75,15 +75,7 @@ extension ByteBuffer {
     @inlinable
     @discardableResult
     public mutating func writeUnsignedVarInt(_ value: UInt32) -> Int {
-        var v = value
-        var n = 0
-        while v >= 0x80 {
-            writeInteger(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-            n += 1
-        }
-        writeInteger(UInt8(v))
-        return n + 1
+        writeUnsignedVarLong(UInt64(value))  // the same LEB128 bytes
     }
 
     @inlinable
@@ -144,6 +136,18 @@ extension ByteBuffer {
         return n
     }
 
+    /// Writes a string/bytes/array length (nil: null) in the encoding `readKafkaLength` reads.
+    @inlinable
+    mutating func writeKafkaLength(_ count: Int?, compact: Bool, wide: Bool) {
+        if compact {
+            writeUnsignedVarInt(count.map { UInt32(truncatingIfNeeded: $0 + 1) } ?? 0)
+        } else if wide {
+            writeInteger(count.map { Int32(truncatingIfNeeded: $0) } ?? -1, endianness: .big)
+        } else {
+            writeInteger(count.map { Int16(truncatingIfNeeded: $0) } ?? -1, endianness: .big)
+        }
+    }
+
     // MARK: strings
 
     @inlinable
@@ -163,13 +167,8 @@ extension ByteBuffer {
 
     @inlinable
     public mutating func writeKafkaString(_ s: String?, compact: Bool) {
-        guard let s else {
-            if compact { writeUnsignedVarInt(0) } else { writeInteger(Int16(-1), endianness: .big) }
-            return
-        }
-        let count = s.utf8.count
-        if compact { writeUnsignedVarInt(UInt32(count + 1)) } else { writeInteger(Int16(truncatingIfNeeded: count), endianness: .big) }
-        writeString(s)
+        writeKafkaLength(s?.utf8.count, compact: compact, wide: false)
+        if let s { writeString(s) }
     }
 
     // MARK: bytes and records
@@ -192,12 +191,8 @@ extension ByteBuffer {
 
     @inlinable
     public mutating func writeKafkaBytes(_ b: ByteBuffer?, compact: Bool) {
-        guard var b else {
-            if compact { writeUnsignedVarInt(0) } else { writeInteger(Int32(-1), endianness: .big) }
-            return
-        }
-        if compact { writeUnsignedVarInt(UInt32(b.readableBytes + 1)) } else { writeInteger(Int32(b.readableBytes), endianness: .big) }
-        writeBuffer(&b)
+        writeKafkaLength(b?.readableBytes, compact: compact, wide: true)
+        if var b { writeBuffer(&b) }
     }
 
     // MARK: arrays
@@ -210,11 +205,7 @@ extension ByteBuffer {
 
     @inlinable
     public mutating func writeKafkaArrayLength(_ count: Int?, compact: Bool) {
-        guard let count else {
-            if compact { writeUnsignedVarInt(0) } else { writeInteger(Int32(-1), endianness: .big) }
-            return
-        }
-        if compact { writeUnsignedVarInt(UInt32(count + 1)) } else { writeInteger(Int32(count), endianness: .big) }
+        writeKafkaLength(count, compact: compact, wide: true)
     }
 
     // MARK: uuid

@@ -4,9 +4,8 @@ import PackageDescription
 // Weir: a Kafka-compatible broker on RocksDB.
 // Dependencies point one way: KafkaProtocol ← WeirStorage ← WeirBroker ← WeirServer ← weir (CLI).
 let swiftSettings: [SwiftSetting] = [
-    .swiftLanguageMode(.v5),
+    .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
-    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
 ]
 
 let package = Package(

@@ -21,7 +21,7 @@ public struct BrokerProperties: Sendable {
     public var storageBlockCacheBytes = 64 << 20
 
     /// Every key this broker understands, with what it does to the settings.
-    private static let setters: [String: (inout BrokerProperties, String) throws -> Void] = [
+    private static let setters: [String: @Sendable (inout BrokerProperties, String) throws -> Void] = [
         "node.id": { $0.broker.nodeId = try int32($1, "node.id") },
         "broker.id": { $0.broker.nodeId = try int32($1, "broker.id") },
         "listeners": { p, v in

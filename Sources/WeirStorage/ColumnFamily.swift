@@ -5,6 +5,7 @@ import CRocksDB
 /// The C handle is released when the column family is dropped or the database is closed; from
 /// then on every operation throws (`columnFamilyDropped` / `closed`) instead of touching freed
 /// memory. `handle` is read under the database's shared lock and cleared under its exclusive lock.
+// @unchecked: a C handle read under the database's shared lock and cleared under its exclusive lock.
 public final class ColumnFamily: @unchecked Sendable, CustomStringConvertible {
     public let name: String
     let lock: ReadWriteLock

@@ -1,6 +1,7 @@
 import Foundation
 import KafkaProtocol
 import Logging
+import Synchronization
 
 /// The broker's storage: one RocksDB database (the broker's `log.dirs` directory) holding every
 /// partition log, the topic catalog and committed offsets, so one WriteBatch can update several
@@ -18,11 +19,11 @@ import Logging
 /// topic names (left by a crash between the steps of a create or delete) is dropped, and a
 /// missing one is created empty.
 ///
-/// Thread safety: `topicsLock` guards the in-memory topic map and is held only briefly, so
+/// Thread safety: the `openTopics` mutex guards the in-memory topic map and is held only briefly, so
 /// lookups on the produce/fetch path never wait for an admin operation; `adminLock` serializes
 /// create/delete/alter (which may create thousands of column families). Each `PartitionLog`
 /// has its own lock.
-public final class LogStore: @unchecked Sendable {
+public final class LogStore: Sendable {
     /// A topic and its open partition logs.
     private struct OpenTopic {
         var record: TopicRecord
@@ -41,8 +42,8 @@ public final class LogStore: @unchecked Sendable {
     private let partitionOptions: RocksDBOptions
     private let cache: BlockCache
 
-    private let topicsLock = NSLock()
-    private var openTopics: [String: OpenTopic] = [:]
+    /// Open topics by name.
+    private let openTopics = Mutex<[String: OpenTopic]>([:])
     private let adminLock = NSLock()
 
     private init(directory: String, options: StorageOptions, db: RocksDB, catalog: TopicCatalog,
@@ -129,7 +130,7 @@ public final class LogStore: @unchecked Sendable {
                 }
                 logs.append(try makeLog(record, p, cf))
             }
-            openTopics[record.name] = OpenTopic(record: record, logs: logs)
+            openTopics.withLock { $0[record.name] = OpenTopic(record: record, logs: logs) }
         }
         let liveIds = Set(records.map(\.id.base64))
         let stale = try catalog.topicIdsWithLogStartOffsets().subtracting(liveIds)
@@ -160,16 +161,16 @@ public final class LogStore: @unchecked Sendable {
 
     /// Every topic, in name order.
     public func topics() -> [TopicRecord] {
-        topicsLock.withLock { openTopics.values.map(\.record) }.sorted { $0.name < $1.name }
+        openTopics.withLock { $0.values.map(\.record) }.sorted { $0.name < $1.name }
     }
 
     public func topic(named name: String) -> TopicRecord? {
-        topicsLock.withLock { openTopics[name]?.record }
+        openTopics.withLock { $0[name]?.record }
     }
 
     /// The partition's log; nil for an unknown topic or partition.
     public func partition(_ tp: TopicPartition) -> PartitionLog? {
-        topicsLock.withLock {
+        openTopics.withLock { openTopics in
             guard let topic = openTopics[tp.topic], tp.partition >= 0, Int(tp.partition) < topic.logs.count else {
                 return nil
             }
@@ -195,7 +196,7 @@ public final class LogStore: @unchecked Sendable {
                                      createdAtMs: Int64(Date().timeIntervalSince1970 * 1000))
             let families = try createPartitionFamilies(record, 0..<partitions)
             let logs = try families.enumerated().map { try makeLog(record, Int32($0.offset), $0.element) }
-            topicsLock.withLock { openTopics[name] = OpenTopic(record: record, logs: logs) }
+            openTopics.withLock { $0[name] = OpenTopic(record: record, logs: logs) }
             return record
         }
     }
@@ -206,14 +207,14 @@ public final class LogStore: @unchecked Sendable {
     /// then throw `columnFamilyDropped`.
     public func deleteTopic(name: String) throws {
         try adminLock.withLock {
-            guard let topic = topicsLock.withLock({ openTopics[name] }) else { throw StorageError.unknownTopic(name) }
+            guard let topic = openTopics.withLock({ $0[name] }) else { throw StorageError.unknownTopic(name) }
             let batch = WriteBatch()
             try catalog.deleteTopic(named: name, in: batch)
             try catalog.deleteLogStartOffsets(topicId: topic.record.id, in: batch)
             try producers.deleteTopic(topic.record.id, in: batch)
             try offsets.deleteTopic(name, in: batch)
             try db.write(batch, sync: true)
-            topicsLock.withLock { openTopics[name] = nil }
+            openTopics.withLock { $0[name] = nil }
             do {
                 try db.dropColumnFamilies(topic.logs.map(\.cf))
             } catch {
@@ -238,7 +239,7 @@ public final class LogStore: @unchecked Sendable {
     @discardableResult
     public func createPartitions(name: String, newTotal: Int32) throws -> TopicRecord {
         try adminLock.withLock {
-            guard let topic = topicsLock.withLock({ openTopics[name] }) else { throw StorageError.unknownTopic(name) }
+            guard let topic = openTopics.withLock({ $0[name] }) else { throw StorageError.unknownTopic(name) }
             let current = topic.record.partitionCount
             guard newTotal > current else {
                 throw StorageError.invalidArgument("topic \(name) has \(current) partitions, asked for \(newTotal)")
@@ -247,7 +248,7 @@ public final class LogStore: @unchecked Sendable {
             record.partitionCount = newTotal
             let families = try createPartitionFamilies(record, current..<newTotal)
             let added = try families.enumerated().map { try makeLog(record, current + Int32($0.offset), $0.element) }
-            topicsLock.withLock { openTopics[name] = OpenTopic(record: record, logs: topic.logs + added) }
+            openTopics.withLock { $0[name] = OpenTopic(record: record, logs: topic.logs + added) }
             return record
         }
     }
@@ -274,13 +275,13 @@ public final class LogStore: @unchecked Sendable {
     @discardableResult
     public func alterTopicConfigs(name: String, _ configs: [String: String]) throws -> TopicRecord {
         try adminLock.withLock {
-            guard let topic = topicsLock.withLock({ openTopics[name] }) else { throw StorageError.unknownTopic(name) }
+            guard let topic = openTopics.withLock({ $0[name] }) else { throw StorageError.unknownTopic(name) }
             var record = topic.record
             record.configs = configs
             let batch = WriteBatch()
             try catalog.put(record, in: batch)
             try db.write(batch, sync: true)
-            topicsLock.withLock { openTopics[name]?.record = record }
+            openTopics.withLock { $0[name]?.record = record }
             return record
         }
     }

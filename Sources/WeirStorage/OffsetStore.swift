@@ -15,7 +15,7 @@ import KafkaProtocol
 /// share (group "a" never sees group "ab"), so fetching or deleting a group is a prefix scan.
 ///
 /// Thread-safe: only RocksDB calls. Writes honour the store's durability (`sync`).
-public final class OffsetStore: @unchecked Sendable {
+public final class OffsetStore: Sendable {
     public static let columnFamilyName = "offsets"
 
     let db: RocksDB

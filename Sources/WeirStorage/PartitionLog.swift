@@ -1,6 +1,7 @@
 import Foundation
 import KafkaProtocol
 import NIOCore
+import Synchronization
 
 /// One topic-partition's log: record batches, stored whole, keyed by base offset.
 ///
@@ -19,11 +20,11 @@ import NIOCore
 /// written in the same WriteBatch as the batch it describes, and cached here: it is read once,
 /// by a prefix scan of this partition's producers, when the log opens.
 ///
-/// Thread safety: offsets and producer states live under `lock`. Appends and deleteRecords hold it across their
+/// Thread safety: offsets and producer states live in `state`, a mutex. Appends and deleteRecords hold it across their
 /// RocksDB write, which is what assigns offsets in call order and keeps batches dense; reads
 /// take it only to copy the offsets, then read through a RocksDB iterator (its own snapshot)
 /// without it. Lock order: this lock, then the database's (never the reverse).
-public final class PartitionLog: @unchecked Sendable {
+public final class PartitionLog: Sendable {
     public let topicPartition: TopicPartition
     public let topicId: KafkaUUID
     let db: RocksDB
@@ -33,12 +34,16 @@ public final class PartitionLog: @unchecked Sendable {
     /// fsync the WAL on every write, whatever the caller asks.
     let syncEveryWrite: Bool
 
-    private let lock = NSLock()
-    private var start: Int64
-    private var end: Int64
-    private var watermark: Int64
-    /// Idempotent producers' state on this partition, by producer id; as stored.
-    private var producers: [Int64: ProducerState]
+    /// What changes as the log is written, under one lock.
+    private struct State {
+        var start: Int64
+        var end: Int64
+        var watermark: Int64
+        /// Idempotent producers' state on this partition, by producer id; as stored.
+        var producers: [Int64: ProducerState]
+    }
+
+    private let state: Mutex<State>
 
     /// The column family of a partition.
     public static func columnFamilyName(topicId: KafkaUUID, partition: Int32) -> String {
@@ -54,7 +59,7 @@ public final class PartitionLog: @unchecked Sendable {
         self.catalog = catalog
         self.producerStore = producerStore
         self.syncEveryWrite = syncEveryWrite
-        producers = try producerStore.load(topicId: topicId, partition: topicPartition.partition)
+        let producers = try producerStore.load(topicId: topicId, partition: topicPartition.partition)
         // Recovery: the persisted start (or the first batch) and the end after the last batch.
         let persistedStart = try catalog.logStartOffset(topicId: topicId, partition: topicPartition.partition)
         let (first, next) = try db.withIterator(cf) { it -> (Int64?, Int64?) in
@@ -71,23 +76,23 @@ public final class PartitionLog: @unchecked Sendable {
             }
             return (firstBase, try StoredBatch(key: it.key, value: it.value).lastOffset + 1)
         }
-        start = persistedStart ?? first ?? 0
-        end = max(next ?? start, start)
-        watermark = end
+        let start = persistedStart ?? first ?? 0
+        let end = max(next ?? start, start)
+        state = Mutex(State(start: start, end: end, watermark: end, producers: producers))
     }
 
     // MARK: Offsets
 
     public var offsets: LogOffsets {
-        lock.withLock { LogOffsets(logStartOffset: start, logEndOffset: end, highWatermark: watermark) }
+        state.withLock { LogOffsets(logStartOffset: $0.start, logEndOffset: $0.end, highWatermark: $0.watermark) }
     }
 
-    public var logStartOffset: Int64 { lock.withLock { start } }
+    public var logStartOffset: Int64 { state.withLock { $0.start } }
     /// The offset the next appended record gets.
-    public var logEndOffset: Int64 { lock.withLock { end } }
+    public var logEndOffset: Int64 { state.withLock { $0.end } }
     /// Offsets below it are visible to consumers. On a single broker it follows the log end
     /// offset after each append; with replication it will trail it until followers catch up.
-    public var highWatermark: Int64 { lock.withLock { watermark } }
+    public var highWatermark: Int64 { state.withLock { $0.watermark } }
 
     // MARK: Append
 
@@ -110,9 +115,9 @@ public final class PartitionLog: @unchecked Sendable {
     ///   or an out-of-order sequence; nothing is written then.
     public func append(_ batches: [ProducedBatch], leaderEpoch: Int32, logAppendTime: Int64?,
                        sync: Bool) throws -> AppendResult {
-        try lock.withLock {
-            let first = end
-            var next = end
+        try state.withLock { s in
+            let first = s.end
+            var next = s.end
             let writeBatch = WriteBatch()
             /// Producers' states as this append leaves them: stored with the batches, cached after.
             var updated: [Int64: ProducerState] = [:]
@@ -128,10 +133,11 @@ public final class PartitionLog: @unchecked Sendable {
                     throw StorageError.invalidArgument("offsets would pass Int64.max")
                 }
                 if batch.header.producerId >= 0,
-                   let cached = try checkProducer(batch.header, running: updated, appendStart: first) {
+                   let cached = try Self.checkProducer(batch.header, stored: s.producers, running: updated,
+                                                       appendStart: first) {
                     return AppendResult(baseOffset: cached.baseOffset, lastOffset: cached.lastOffset,
                                         logAppendTime: logAppendTime == nil ? -1 : cached.maxTimestamp,
-                                        logStartOffset: start, duplicate: true)
+                                        logStartOffset: s.start, duplicate: true)
                 }
                 let header = batch.stampedHeaderBytes(baseOffset: base, partitionLeaderEpoch: leaderEpoch,
                                                       logAppendTime: logAppendTime)
@@ -144,37 +150,39 @@ public final class PartitionLog: @unchecked Sendable {
                 try writeBatch.putv(cf, key: OffsetKey(base), parts: [header, body])
                 if batch.header.producerId >= 0 {
                     let h = batch.header
-                    var state = updated[h.producerId] ?? producers[h.producerId] ?? ProducerState(epoch: h.producerEpoch)
-                    state.record(epoch: h.producerEpoch, ProducerBatchMetadata(
+                    var producer = updated[h.producerId] ?? s.producers[h.producerId] ?? ProducerState(epoch: h.producerEpoch)
+                    producer.record(epoch: h.producerEpoch, ProducerBatchMetadata(
                         firstSequence: h.baseSequence,
                         lastSequence: ProducerState.lastSequence(first: h.baseSequence, lastOffsetDelta: h.lastOffsetDelta),
                         baseOffset: base, lastOffset: last, maxTimestamp: logAppendTime ?? h.maxTimestamp))
-                    updated[h.producerId] = state
+                    updated[h.producerId] = producer
                 }
                 next = last + 1
             }
-            for (producerId, state) in updated {
-                try producerStore.put(state, topicId: topicId, partition: topicPartition.partition,
+            for (producerId, producer) in updated {
+                try producerStore.put(producer, topicId: topicId, partition: topicPartition.partition,
                                       producerId: producerId, in: writeBatch)
             }
             if writeBatch.count > 0 {
                 try db.write(writeBatch, sync: sync || syncEveryWrite)
             }
-            end = next
+            s.end = next
             // Single broker: everything written is committed. Replication will move this
             // separately, from follower fetch positions.
-            watermark = next
-            producers.merge(updated) { _, new in new }
+            s.watermark = next
+            s.producers.merge(updated) { _, new in new }
             return AppendResult(baseOffset: first, lastOffset: next - 1,
-                                logAppendTime: logAppendTime ?? -1, logStartOffset: start)
+                                logAppendTime: logAppendTime ?? -1, logStartOffset: s.start)
         }
     }
 
     /// Checks an idempotent batch against its producer's state: nil to append it, or the stored
     /// batch it retries. `running` holds the states as this append's earlier batches left them;
-    /// repeating one of those (not yet stored) is out of order, not a retry. Caller holds `lock`.
-    private func checkProducer(_ h: RecordBatchHeader, running: [Int64: ProducerState],
-                               appendStart: Int64) throws -> ProducerBatchMetadata? {
+    /// repeating one of those (not yet stored) is out of order, not a retry. `stored` is the
+    /// partition's cached producer states (caller holds the lock).
+    private static func checkProducer(_ h: RecordBatchHeader, stored producers: [Int64: ProducerState],
+                                      running: [Int64: ProducerState],
+                                      appendStart: Int64) throws -> ProducerBatchMetadata? {
         guard h.baseSequence >= 0 else {
             throw StorageError.invalidArgument("batch of producer \(h.producerId) has sequence \(h.baseSequence)")
         }
@@ -196,7 +204,7 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// The cached state of producer `producerId` on this partition (nil when unknown).
     public func producerState(_ producerId: Int64) -> ProducerState? {
-        lock.withLock { producers[producerId] }
+        state.withLock { $0.producers[producerId] }
     }
 
     // MARK: Read
@@ -323,11 +331,11 @@ public final class PartitionLog: @unchecked Sendable {
     /// - Throws: `offsetOutOfRange` when `offset` is negative or above the high watermark.
     @discardableResult
     public func deleteRecords(before offset: Int64) throws -> Int64 {
-        try lock.withLock {
-            guard offset >= 0, offset <= watermark else {
-                throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: start, logEndOffset: end)
+        try state.withLock { s in
+            guard offset >= 0, offset <= s.watermark else {
+                throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: s.start, logEndOffset: s.end)
             }
-            guard offset > start else { return start }
+            guard offset > s.start else { return s.start }
             // Keys below `keep` belong to batches ending before `offset`.
             let keep: Int64 = try db.withIterator(cf) { it in
                 it.seekForPrev(OffsetKey(offset))
@@ -342,7 +350,7 @@ public final class PartitionLog: @unchecked Sendable {
             try writeBatch.deleteRange(cf, from: OffsetKey(0), to: OffsetKey(keep))
             try catalog.setLogStartOffset(offset, topicId: topicId, partition: topicPartition.partition, in: writeBatch)
             try db.write(writeBatch, sync: syncEveryWrite)
-            start = offset
+            s.start = offset
             return offset
         }
     }

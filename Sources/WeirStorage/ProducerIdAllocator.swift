@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Hands out producer ids for InitProducerId: unique for the life of the database, never
 /// reused, even across crashes.
@@ -14,17 +15,15 @@ import Foundation
 /// unused rest of the block (ids are plentiful: 2^63).
 ///
 /// Thread-safe.
-public final class ProducerIdAllocator: @unchecked Sendable {
+public final class ProducerIdAllocator: Sendable {
     static let key = Array("producer-ids".utf8)
     public static let defaultBlockSize: Int64 = 1_000
 
     let db: RocksDB
     let cf: ColumnFamily
     let blockSize: Int64
-    private let lock = NSLock()
-    /// The next id to hand out, and the end of the reserved block. Guarded by `lock`.
-    private var next: Int64
-    private var limit: Int64
+    /// The next id to hand out, and the end of the reserved block.
+    private let range: Mutex<(next: Int64, limit: Int64)>
 
     init(db: RocksDB, catalog cf: ColumnFamily, blockSize: Int64 = defaultBlockSize) throws {
         precondition(blockSize > 0, "producer id block size \(blockSize)")
@@ -38,28 +37,27 @@ public final class ProducerIdAllocator: @unchecked Sendable {
             }
             stored = value
         }
-        next = stored
-        limit = stored
+        range = Mutex((stored, stored))
     }
 
     /// A producer id never handed out before. Blocks on an fsync once per `blockSize` calls:
     /// call it off the event loop.
     public func allocate() throws -> Int64 {
-        try lock.withLock {
-            if next >= limit {
-                let (end, overflow) = limit.addingReportingOverflow(blockSize)
+        try range.withLock { r in
+            if r.next >= r.limit {
+                let (end, overflow) = r.limit.addingReportingOverflow(blockSize)
                 guard !overflow else { throw StorageError.invalidArgument("producer ids exhausted") }
                 try db.put(cf, key: Self.key, value: OffsetKey(end), sync: true)
-                limit = end
+                r.limit = end
             }
-            defer { next += 1 }
-            return next
+            defer { r.next += 1 }
+            return r.next
         }
     }
 
     /// Whether `id` may have been handed out by this database (it is below the reserved end):
     /// InitProducerId bumps the epoch of such an id, and answers any other with a new one.
     public func mayHaveIssued(_ id: Int64) -> Bool {
-        lock.withLock { id >= 0 && id < limit }
+        range.withLock { id >= 0 && id < $0.limit }
     }
 }

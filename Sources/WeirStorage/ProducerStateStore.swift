@@ -20,7 +20,7 @@ import KafkaProtocol
 /// (see `ProducerIdAllocator`).
 ///
 /// Thread-safe: it only issues RocksDB calls. Each `PartitionLog` caches its own entries.
-public final class ProducerStateStore: @unchecked Sendable {
+public final class ProducerStateStore: Sendable {
     public static let columnFamilyName = "producers"
     static let keySize = 28
     static let batchSize = 32

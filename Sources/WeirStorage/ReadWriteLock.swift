@@ -10,6 +10,7 @@ import Darwin
 /// the database or a column-family handle, and exclusive to drop a column family or close the
 /// database, so a handle is never destroyed under a concurrent call. Both sides are scoped
 /// closures: pthread requires that the locking thread unlocks, which a closure guarantees.
+// @unchecked: wraps a pthread_rwlock_t, which is itself the synchronization.
 final class ReadWriteLock: @unchecked Sendable {
     private let rwlock: UnsafeMutablePointer<pthread_rwlock_t>
 

@@ -3,6 +3,7 @@ import CRocksDB
 /// Owns a `rocksdb_options_t`: database-wide settings for the options passed to `RocksDB.open`,
 /// per-column-family settings for every other use. RocksDB copies options when a database or
 /// column family is opened, so an instance only has to live as long as someone may still pass it.
+// @unchecked: a C handle configured once in a factory method, then only read (copied) by RocksDB.
 public final class RocksDBOptions: @unchecked Sendable {
     let pointer: OpaquePointer
 
@@ -75,6 +76,7 @@ public final class RocksDBOptions: @unchecked Sendable {
 }
 
 /// An LRU block cache shared by all column families of a database.
+// @unchecked: RocksDB's LRU cache is thread-safe; the handle is immutable.
 public final class BlockCache: @unchecked Sendable {
     let pointer: OpaquePointer
 

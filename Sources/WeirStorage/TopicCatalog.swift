@@ -22,7 +22,7 @@ import KafkaProtocol
 /// drops any partition column family the catalog does not name.
 ///
 /// Thread-safe: it only issues RocksDB calls.
-public final class TopicCatalog: @unchecked Sendable {
+public final class TopicCatalog: Sendable {
     public static let columnFamilyName = "catalog"
     static let topicPrefix = Array("topic/".utf8)
     static let logStartPrefix = Array("lso/".utf8)

@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD_PKGS := librocksdb-dev liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev pkg-config
 TEST_PKGS := kcat python3-venv
 
-.PHONY: run build deps test-deps test unit-test interop-test conformance codegen bench bench-deps bench-profile clean-data
+.PHONY: run build deps test-deps test unit-test interop-test conformance codegen codegen-check bench bench-deps bench-profile clean-data
 
 # Install the Debian packages in $(1) that are not installed yet.
 define apt_install
@@ -40,6 +40,7 @@ test-deps: deps
 
 # Swift unit and integration tests, then real clients against the release binary.
 test: test-deps
+	$(MAKE) codegen-check
 	swift build -c release --product weir
 	$(MAKE) unit-test
 	$(MAKE) interop-test
@@ -56,6 +57,14 @@ conformance:
 
 codegen:
 	$(PYTHON) tools/codegen/generate.py
+
+# The committed Sources/KafkaProtocol/Generated (and its round-trip tests) must be exactly what
+# the generator makes from the spec: regenerated into a temp dir and compared; a difference fails
+# with a summary. The spec lives outside the repo, in $(SHARED); without it the check is skipped.
+CODEGEN_SPEC ?= $(SHARED)/kafka-protocol/message
+codegen-check:
+	@if [ -d "$(CODEGEN_SPEC)" ]; then tools/codegen/check.sh "$(CODEGEN_SPEC)" "$(PYTHON)"; \
+	else echo "codegen-check: no $(CODEGEN_SPEC): skipped"; fi
 
 # `make bench [BENCH_QUICK=1] [BENCH_ARGS=…]`: Weir beside its storage and network limits and a
 # peer broker (Tansu), one table, also in bench/results/latest.json. Not a test: it never fails

@@ -75,6 +75,7 @@ def main():
 
     commit = read_commit(args.spec)
     os.makedirs(args.out, exist_ok=True)
+    os.makedirs(args.tests_out, exist_ok=True)
     written = set()
 
     messages = []

@@ -3,9 +3,10 @@ import Logging
 import NIOPosix
 import WeirStorage
 
-/// What the request handlers share: settings, the log store, the group coordinator, fetch
-/// waiters and the I/O pool. It holds dependencies only; every API's logic lives in its own
-/// handler under Handlers/, and `makeRegistry()` is the one list of them.
+/// The composition root of the request handlers: it owns the broker-wide objects (settings, the
+/// log store, the group coordinator, fetch waiters, the I/O pool, the clock) and hands each
+/// handler only the ones it uses, so a handler's initializer shows its reach and a test builds
+/// only that. No handler holds a `Broker`.
 public final class Broker: Sendable {
     public let config: BrokerConfig
     public let store: LogStore
@@ -13,61 +14,52 @@ public final class Broker: Sendable {
     public let groups: GroupCoordinator
     public let appendWaiters = AppendWaiters()
     /// RocksDB calls run here, never on an event loop.
-    public let io: NIOThreadPool
+    public let io: IOPool
+    public let clock: WallClock
     public let logger: Logger
 
-    public init(config: BrokerConfig, store: LogStore, groups: GroupCoordinator, io: NIOThreadPool, logger: Logger) {
+    public init(config: BrokerConfig, store: LogStore, groups: GroupCoordinator, io: NIOThreadPool,
+                clock: WallClock = .system, logger: Logger) {
         self.config = config
         self.store = store
         self.topics = TopicManager(store: store, config: config, logger: logger)
         self.groups = groups
-        self.io = io
+        self.io = IOPool(io)
+        self.clock = clock
         self.logger = logger
     }
 
     /// Every API Weir serves. ApiVersions advertises exactly this table.
     public func makeRegistry() -> HandlerRegistry {
+        let (config, store, topics, groups, io, clock, logger) = (config, store, topics, groups, io, clock, logger)
         var r = HandlerRegistry()
-        r.register(ProduceHandler(broker: self))
-        r.register(FetchHandler(broker: self))
-        r.register(ListOffsetsHandler(broker: self))
-        r.register(MetadataHandler(broker: self))
-        r.register(OffsetCommitHandler(broker: self))
-        r.register(OffsetFetchHandler(broker: self))
-        r.register(FindCoordinatorHandler(broker: self))
-        r.register(JoinGroupHandler(broker: self))
-        r.register(HeartbeatHandler(broker: self))
-        r.register(LeaveGroupHandler(broker: self))
-        r.register(SyncGroupHandler(broker: self))
-        r.register(DescribeGroupsHandler(broker: self))
-        r.register(ListGroupsHandler(broker: self))
-        r.register(DeleteGroupsHandler(broker: self))
-        r.register(CreateTopicsHandler(broker: self))
-        r.register(DeleteTopicsHandler(broker: self))
-        r.register(CreatePartitionsHandler(broker: self))
-        r.register(DescribeConfigsHandler(broker: self))
-        r.register(AlterConfigsHandler(broker: self))
-        r.register(IncrementalAlterConfigsHandler(broker: self))
-        r.register(DescribeClusterHandler(broker: self))
-        r.register(InitProducerIdHandler(broker: self))
+        r.register(ProduceHandler(store: store, topics: topics, waiters: appendWaiters, io: io, clock: clock,
+                                  logger: logger, fsyncEachAppend: config.flushIntervalMessages == 1))
+        r.register(FetchHandler(store: store, waiters: appendWaiters, io: io))
+        r.register(ListOffsetsHandler(store: store, io: io))
+        r.register(MetadataHandler(config: config, store: store, topics: topics, io: io))
+        r.register(OffsetCommitHandler(store: store, groups: groups, clock: clock))
+        r.register(OffsetFetchHandler(groups: groups))
+        r.register(FindCoordinatorHandler(config: config))
+        r.register(JoinGroupHandler(groups: groups))
+        r.register(HeartbeatHandler(groups: groups))
+        r.register(LeaveGroupHandler(groups: groups))
+        r.register(SyncGroupHandler(groups: groups))
+        r.register(DescribeGroupsHandler(groups: groups))
+        r.register(ListGroupsHandler(groups: groups))
+        r.register(DeleteGroupsHandler(groups: groups))
+        r.register(CreateTopicsHandler(config: config, topics: topics, io: io))
+        r.register(DeleteTopicsHandler(store: store, topics: topics, io: io))
+        r.register(CreatePartitionsHandler(store: store, io: io, logger: logger))
+        r.register(DescribeConfigsHandler(config: config, store: store))
+        r.register(AlterConfigsHandler(store: store, io: io, logger: logger))
+        r.register(IncrementalAlterConfigsHandler(store: store, config: config, io: io, logger: logger))
+        r.register(DescribeClusterHandler(config: config))
+        r.register(InitProducerIdHandler(producerIds: store.producerIds, io: io, logger: logger))
         r.register(ApiVersionsHandler(advertised: r.advertised + [(ApiKey.apiVersions.rawValue, 0, 3)]))
         return r
     }
 
-    /// Runs blocking storage work on the I/O pool.
-    public func onIO<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await io.runIfActive(body)
-    }
-
-    public var nowMs: Int64 { Self.wallClockMs() }
-
     /// Milliseconds since the epoch (record timestamps, commit times).
-    public static func wallClockMs() -> Int64 { clock_gettime_ms() }
-}
-
-@inline(__always)
-func clock_gettime_ms() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    public static func wallClockMs() -> Int64 { WallClock.system.nowMs() }
 }

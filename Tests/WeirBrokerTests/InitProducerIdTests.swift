@@ -34,7 +34,7 @@ import WeirStorage
                                producerId: Int64 = -1, epoch: Int16 = -1) async throws -> InitProducerIdResponse {
         let request = InitProducerIdRequest(transactionalId: transactionalId, transactionTimeoutMs: 60_000,
                                             producerId: producerId, producerEpoch: epoch)
-        return try #require(try await InitProducerIdHandler(broker: broker).handle(request, context: context(version)))
+        return try #require(try await InitProducerIdHandler(producerIds: broker.store.producerIds, io: broker.io, logger: GroupTest.logger).handle(request, context: context(version)))
     }
 
     @Test func newProducersGetFreshIdsWithEpochZero() async throws {
@@ -76,7 +76,8 @@ import WeirStorage
         try await Self.withBroker { (broker: Broker) async throws in
             try broker.store.createTopic(name: "t", partitions: 1, configs: [:])
             let id = try await Self.initId(broker).producerId
-            let handler = ProduceHandler(broker: broker)
+            let handler = ProduceHandler(store: broker.store, topics: broker.topics, waiters: AppendWaiters(), io: broker.io,
+                                         clock: .fixed(1_700_000_000_000), logger: GroupTest.logger, fsyncEachAppend: false)
 
             func produce(_ batches: [ByteBuffer]) async throws -> ProduceResponse.PartitionProduceResponse {
                 var records = ByteBuffer()

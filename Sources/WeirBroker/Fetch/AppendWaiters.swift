@@ -1,21 +1,26 @@
 import KafkaProtocol
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// Fetch long-polling: a Fetch that found fewer than `min.bytes` parks here until one of its
 /// partitions receives an append or its `max.wait.ms` passes. Produce calls `appended(_:)`
 /// after each successful append; that is the only coupling between the two paths.
-public final class AppendWaiters: @unchecked Sendable {
-    /// One parked fetch. Fields are guarded by the registry's lock.
-    private final class Waiter: @unchecked Sendable {
+public final class AppendWaiters: Sendable {
+    /// One parked fetch. `continuation` is nil until the fetch has suspended; a wake that comes
+    /// before then sets `woken`, and the fetch returns at once instead of suspending.
+    private struct Waiter {
         let partitions: [TopicPartition]
         var continuation: CheckedContinuation<Void, Never>?
         var timeout: Task<Void, Never>?
-        var done = false
-        init(partitions: [TopicPartition]) { self.partitions = partitions }
+        var woken = false
     }
 
-    private let lock = NIOLock()
-    private var waiters: [TopicPartition: [ObjectIdentifier: Waiter]] = [:]
+    private struct State {
+        var nextId = 0
+        var waiters: [Int: Waiter] = [:]
+        var byPartition: [TopicPartition: Set<Int>] = [:]
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
@@ -24,59 +29,77 @@ public final class AppendWaiters: @unchecked Sendable {
     /// append landing between the caller's read and its registration is not missed.
     public func wait(for partitions: [TopicPartition], timeoutMs: Int64, hasNewData: @escaping @Sendable () -> Bool) async {
         guard timeoutMs > 0, !partitions.isEmpty else { return }
-        let waiter = Waiter(partitions: partitions)
+        let id = state.withLock { s in
+            s.nextId += 1
+            s.waiters[s.nextId] = Waiter(partitions: partitions)
+            for tp in partitions { s.byPartition[tp, default: []].insert(s.nextId) }
+            return s.nextId
+        }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let registered: Bool = lock.withLock {
-                    guard !waiter.done else { return false }
-                    waiter.continuation = continuation
-                    for tp in partitions { waiters[tp, default: [:]][ObjectIdentifier(waiter)] = waiter }
-                    waiter.timeout = Task { [weak self] in
-                        try? await Task.sleep(nanoseconds: UInt64(timeoutMs) * 1_000_000)
-                        self?.wake(waiter)
-                    }
+                let timeout = Task { [weak self] in
+                    try? await Task.sleep(nanoseconds: UInt64(timeoutMs) * 1_000_000)
+                    self?.wake(id)
+                }
+                let suspended: Bool = state.withLock { s in
+                    guard s.waiters[id]?.woken == false else { return false }
+                    s.waiters[id]?.continuation = continuation
+                    s.waiters[id]?.timeout = timeout
                     return true
                 }
-                if !registered {
+                if !suspended {
+                    timeout.cancel()
+                    remove(id)
                     continuation.resume()
                 } else if hasNewData() {
-                    wake(waiter)
+                    wake(id)
                 }
             }
         } onCancel: {
-            self.wake(waiter)
+            self.wake(id)
         }
     }
 
     /// New data in `tp`: wake every fetch waiting on it.
     public func appended(_ tp: TopicPartition) {
-        let woken: [Waiter] = lock.withLock { waiters[tp].map { Array($0.values) } ?? [] }
-        for w in woken { wake(w) }
+        let ids: Set<Int> = state.withLock { $0.byPartition[tp] ?? [] }
+        for id in ids { wake(id) }
     }
 
     /// Wakes everyone (shutdown).
     public func wakeAll() {
-        let all: [Waiter] = lock.withLock { waiters.values.flatMap { $0.values } }
-        for w in all { wake(w) }
+        let ids: [Int] = state.withLock { Array($0.waiters.keys) }
+        for id in ids { wake(id) }
     }
 
-    /// Resumes `waiter` once, unregisters it and stops its timer. Safe to call any number of
-    /// times, from any thread, before or after it was registered.
-    private func wake(_ waiter: Waiter) {
-        let (continuation, timeout): (CheckedContinuation<Void, Never>?, Task<Void, Never>?) = lock.withLock {
-            guard !waiter.done else { return (nil, nil) }
-            waiter.done = true
-            for tp in waiter.partitions {
-                waiters[tp]?.removeValue(forKey: ObjectIdentifier(waiter))
-                if waiters[tp]?.isEmpty == true { waiters.removeValue(forKey: tp) }
+    /// Resumes waiter `id` once and stops its timer; before it has suspended, marks it so that
+    /// it does not. Safe to call any number of times, from any thread.
+    private func wake(_ id: Int) {
+        let ready: (CheckedContinuation<Void, Never>, Task<Void, Never>?)? = state.withLock { s in
+            guard let waiter = s.waiters[id] else { return nil }
+            guard let continuation = waiter.continuation else {
+                s.waiters[id]?.woken = true
+                return nil
             }
-            defer {
-                waiter.continuation = nil
-                waiter.timeout = nil
-            }
-            return (waiter.continuation, waiter.timeout)
+            Self.unregister(id, waiter.partitions, in: &s)
+            return (continuation, waiter.timeout)
         }
+        guard let (continuation, timeout) = ready else { return }
         timeout?.cancel()
-        continuation?.resume()
+        continuation.resume()
+    }
+
+    private func remove(_ id: Int) {
+        state.withLock { s in
+            if let waiter = s.waiters[id] { Self.unregister(id, waiter.partitions, in: &s) }
+        }
+    }
+
+    private static func unregister(_ id: Int, _ partitions: [TopicPartition], in s: inout State) {
+        s.waiters[id] = nil
+        for tp in partitions {
+            s.byPartition[tp]?.remove(id)
+            if s.byPartition[tp]?.isEmpty == true { s.byPartition[tp] = nil }
+        }
     }
 }

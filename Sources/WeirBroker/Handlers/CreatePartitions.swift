@@ -1,17 +1,20 @@
+import Logging
 import KafkaProtocol
 import WeirStorage
 
 /// CreatePartitions (37): grows a topic to `count` partitions (never shrinks).
 struct CreatePartitionsHandler: ApiHandler {
     typealias Request = CreatePartitionsRequest
-    let broker: Broker
+    let store: LogStore
+    let io: IOPool
+    let logger: Logger
     var versions: ClosedRange<Int16> { 0...3 }
 
     func handle(_ request: CreatePartitionsRequest, context: RequestContext) async throws -> CreatePartitionsResponse? {
-        let store = broker.store
-        let logger = broker.logger
+        let store = self.store
+        let logger = self.logger
         var response = CreatePartitionsResponse()
-        response.results = try await broker.onIO {
+        response.results = try await io.run {
             request.topics.map { t in
                 var r = CreatePartitionsResponse.CreatePartitionsTopicResult(name: t.name)
                 guard let topic = store.topic(named: t.name) else {

@@ -5,14 +5,16 @@ import WeirStorage
 /// configs; `validate_only` checks everything and creates nothing.
 struct CreateTopicsHandler: ApiHandler {
     typealias Request = CreateTopicsRequest
-    let broker: Broker
+    let config: BrokerConfig
+    let topics: TopicManager
+    let io: IOPool
     var versions: ClosedRange<Int16> { 0...7 }
 
     func handle(_ request: CreateTopicsRequest, context: RequestContext) async throws -> CreateTopicsResponse? {
-        let topics = broker.topics
-        let config = broker.config
+        let topics = self.topics
+        let config = self.config
         var response = CreateTopicsResponse()
-        response.topics = try await broker.onIO {
+        response.topics = try await io.run {
             var seen: [String: Int] = [:]
             for t in request.topics { seen[t.name, default: 0] += 1 }
             return request.topics.map { t in

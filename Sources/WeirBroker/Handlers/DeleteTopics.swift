@@ -4,18 +4,20 @@ import WeirStorage
 /// DeleteTopics (20): by name (v0-5) or by name or topic ID (v6).
 struct DeleteTopicsHandler: ApiHandler {
     typealias Request = DeleteTopicsRequest
-    let broker: Broker
+    let store: LogStore
+    let topics: TopicManager
+    let io: IOPool
     var versions: ClosedRange<Int16> { 0...6 }
 
     func handle(_ request: DeleteTopicsRequest, context: RequestContext) async throws -> DeleteTopicsResponse? {
-        let store = broker.store
-        let topics = broker.topics
+        let store = self.store
+        let topics = self.topics
         // v6 names topics by name or ID; older versions by name only.
         let targets: [(name: String?, id: KafkaUUID)] = context.apiVersion >= 6
             ? request.topics.map { ($0.name, $0.topicId) }
             : request.topicNames.map { ($0, KafkaUUID.zero) }
         var response = DeleteTopicsResponse()
-        response.responses = try await broker.onIO {
+        response.responses = try await io.run {
             targets.map { target in
                 let name = target.name ?? store.topics().first { $0.id == target.id }?.name
                 var r = DeleteTopicsResponse.DeletableTopicResult(name: target.name, topicId: target.id)

@@ -3,11 +3,11 @@ import KafkaProtocol
 /// DescribeCluster (60): this broker, the cluster id, and this broker as controller.
 struct DescribeClusterHandler: ApiHandler {
     typealias Request = DescribeClusterRequest
-    let broker: Broker
+    let config: BrokerConfig
     var versions: ClosedRange<Int16> { 0...0 }
 
     func handle(_ request: DescribeClusterRequest, context: RequestContext) async throws -> DescribeClusterResponse? {
-        let c = broker.config
+        let c = config
         var response = DescribeClusterResponse()
         response.clusterId = c.clusterId
         response.controllerId = c.nodeId

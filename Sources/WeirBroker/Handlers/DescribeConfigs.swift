@@ -5,7 +5,8 @@ import WeirStorage
 /// default), or the broker's own settings.
 struct DescribeConfigsHandler: ApiHandler {
     typealias Request = DescribeConfigsRequest
-    let broker: Broker
+    let config: BrokerConfig
+    let store: LogStore
     var versions: ClosedRange<Int16> { 0...4 }
 
     static let topicResource: Int8 = 2
@@ -18,16 +19,16 @@ struct DescribeConfigsHandler: ApiHandler {
             let entries: [DescribeConfigsResponse.DescribeConfigsResourceResult]
             switch resource.resourceType {
             case Self.topicResource:
-                guard let topic = broker.store.topic(named: resource.resourceName) else {
+                guard let topic = store.topic(named: resource.resourceName) else {
                     result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
                     result.errorMessage = "Topic \(resource.resourceName) does not exist."
                     return result
                 }
                 entries = topicEntries(topic, synonyms: request.includeSynonyms)
             case Self.brokerResource:
-                guard resource.resourceName.isEmpty || resource.resourceName == String(broker.config.nodeId) else {
+                guard resource.resourceName.isEmpty || resource.resourceName == String(config.nodeId) else {
                     result.errorCode = ErrorCode.invalidRequest.rawValue
-                    result.errorMessage = "Broker \(resource.resourceName) is not this broker (\(broker.config.nodeId))"
+                    result.errorMessage = "Broker \(resource.resourceName) is not this broker (\(config.nodeId))"
                     return result
                 }
                 entries = brokerEntries()
@@ -46,7 +47,7 @@ struct DescribeConfigsHandler: ApiHandler {
     private func topicEntries(_ topic: TopicRecord, synonyms: Bool) -> [DescribeConfigsResponse.DescribeConfigsResourceResult] {
         TopicConfigs.all.map { def in
             let explicit = topic.configs[def.name]
-            let defaultValue = def.defaultValue(broker.config)
+            let defaultValue = def.defaultValue(config)
             var e = DescribeConfigsResponse.DescribeConfigsResourceResult(
                 name: def.name, value: explicit ?? defaultValue, readOnly: false, isDefault: explicit == nil,
                 configSource: explicit == nil ? ConfigSource.defaultConfig : ConfigSource.dynamicTopic, isSensitive: false)
@@ -62,7 +63,7 @@ struct DescribeConfigsHandler: ApiHandler {
     }
 
     private func brokerEntries() -> [DescribeConfigsResponse.DescribeConfigsResourceResult] {
-        let c = broker.config
+        let c = config
         let values: [(String, String)] = [
             ("node.id", String(c.nodeId)), ("broker.id", String(c.nodeId)),
             ("advertised.listeners", "PLAINTEXT://\(c.advertisedHost):\(c.advertisedPort)"),

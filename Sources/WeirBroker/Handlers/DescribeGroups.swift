@@ -3,11 +3,11 @@ import KafkaProtocol
 /// DescribeGroups (15): state, protocol and members of each group.
 struct DescribeGroupsHandler: ApiHandler {
     typealias Request = DescribeGroupsRequest
-    let broker: Broker
+    let groups: GroupCoordinator
     var versions: ClosedRange<Int16> { 0...5 }
 
     func handle(_ request: DescribeGroupsRequest, context: RequestContext) async throws -> DescribeGroupsResponse? {
-        let groups = await broker.groups.describeGroups(request.groups)
+        let groups = await groups.describeGroups(request.groups)
         var response = DescribeGroupsResponse()
         response.groups = groups.map { g in
             .init(errorCode: g.error.rawValue, groupId: g.groupId, groupState: g.state, protocolType: g.protocolType,

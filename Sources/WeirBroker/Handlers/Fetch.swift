@@ -8,7 +8,9 @@ import WeirStorage
 /// to send full fetch requests — correct, merely less compact.
 struct FetchHandler: ApiHandler {
     typealias Request = FetchRequest
-    let broker: Broker
+    let store: LogStore
+    let waiters: AppendWaiters
+    let io: IOPool
     var versions: ClosedRange<Int16> { 4...12 }
 
     private struct Wanted: Sendable {
@@ -40,11 +42,13 @@ struct FetchHandler: ApiHandler {
               got.reduce(0, { $0 + ($1.records?.readableBytes ?? 0) }) < minBytes {
             let remaining = ContinuousClock.now.duration(to: deadline).milliseconds
             guard remaining > 0 else { break }
-            let store = broker.store
+            let store = self.store
             let fetched = wanted.map { (TopicPartition($0.topic, $0.partition), $0.offset) }
-            await broker.appendWaiters.wait(for: fetched.map(\.0), timeoutMs: remaining) {
+            await waiters.wait(for: fetched.map(\.0), timeoutMs: remaining) {
                 fetched.contains { tp, offset in (store.partition(tp)?.highWatermark ?? 0) > offset }
             }
+            // The connection closed (its task was cancelled): nobody will read an answer.
+            try Task.checkCancellation()
             got = try await read(wanted, maxBytes: maxBytes)
         }
 
@@ -69,8 +73,8 @@ struct FetchHandler: ApiHandler {
     /// in request order; the first batch found is always returned so that a batch larger than
     /// the limits can still be consumed (KIP-74).
     private func read(_ wanted: [Wanted], maxBytes: Int) async throws -> [Got] {
-        let store = broker.store
-        return try await broker.onIO {
+        let store = self.store
+        return try await io.run {
             var budget = maxBytes
             var gotAny = false
             return wanted.map { w in
@@ -101,7 +105,7 @@ struct FetchHandler: ApiHandler {
                 } catch StorageError.offsetOutOfRange {
                     g.error = .offsetOutOfRange
                 } catch {
-                    g.error = ProduceHandler.code(for: error)
+                    g.error = ErrorCode(storageError: error)
                 }
                 return g
             }

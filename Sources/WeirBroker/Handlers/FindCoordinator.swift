@@ -5,11 +5,11 @@ import KafkaProtocol
 /// InitProducerId and stops at once with its clear error instead of retrying a lookup.
 struct FindCoordinatorHandler: ApiHandler {
     typealias Request = FindCoordinatorRequest
-    let broker: Broker
+    let config: BrokerConfig
     var versions: ClosedRange<Int16> { 0...4 }
 
     func handle(_ request: FindCoordinatorRequest, context: RequestContext) async throws -> FindCoordinatorResponse? {
-        let c = broker.config
+        let c = config
         let supported = request.keyType == 0 || request.keyType == 1
         let code: ErrorCode = supported ? .none : .invalidRequest
         let message: String? = supported ? nil : "Unknown coordinator key type \(request.keyType)"

@@ -1,18 +1,21 @@
+import Logging
 import KafkaProtocol
 import WeirStorage
 
 /// IncrementalAlterConfigs (44): SET (0), DELETE (1), APPEND (2), SUBTRACT (3) on topic configs.
 struct IncrementalAlterConfigsHandler: ApiHandler {
     typealias Request = IncrementalAlterConfigsRequest
-    let broker: Broker
+    let store: LogStore
+    let config: BrokerConfig
+    let io: IOPool
+    let logger: Logger
     var versions: ClosedRange<Int16> { 0...1 }
 
     func handle(_ request: IncrementalAlterConfigsRequest, context: RequestContext) async throws -> IncrementalAlterConfigsResponse? {
-        let broker = self.broker
         var response = IncrementalAlterConfigsResponse()
-        response.responses = try await broker.onIO {
+        response.responses = try await io.run {
             request.resources.map { resource in
-                let (code, message) = TopicConfigUpdate.apply(broker: broker, resourceType: resource.resourceType,
+                let (code, message) = TopicConfigUpdate.apply(store: store, logger: logger, resourceType: resource.resourceType,
                                                              topic: resource.resourceName, validateOnly: request.validateOnly) { current in
                     var configs = current
                     for op in resource.configs {
@@ -25,7 +28,7 @@ struct IncrementalAlterConfigsHandler: ApiHandler {
                             guard TopicConfigs.byName[op.name]?.kind == .list else {
                                 throw TopicManager.Failure(code: .invalidConfig, message: "Config \(op.name) is not a list")
                             }
-                            let currentValue = configs[op.name] ?? TopicConfigs.byName[op.name]!.defaultValue(broker.config)
+                            let currentValue = configs[op.name] ?? TopicConfigs.byName[op.name]!.defaultValue(config)
                             var items = currentValue.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
                             let given = (op.value ?? "").split(separator: ",").map { $0.trimmingSpaces }
                             if op.configOperation == 2 {

@@ -1,3 +1,4 @@
+import Logging
 import KafkaProtocol
 import WeirStorage
 
@@ -20,7 +21,9 @@ import WeirStorage
 ///   Java client but retried by librdkafka). An empty one is INVALID_REQUEST, as in Kafka.
 struct InitProducerIdHandler: ApiHandler {
     typealias Request = InitProducerIdRequest
-    let broker: Broker
+    let producerIds: ProducerIdAllocator
+    let io: IOPool
+    let logger: Logger
     var versions: ClosedRange<Int16> { 0...4 }
 
     /// Kafka's `RecordBatch.NO_PRODUCER_ID` / `NO_PRODUCER_EPOCH`.
@@ -40,14 +43,14 @@ struct InitProducerIdHandler: ApiHandler {
         case (let id, let epoch):
             current = (id, epoch)
         }
-        let allocator = broker.store.producerIds
+        let allocator = producerIds
         do {
-            let (id, epoch) = try await broker.onIO { () throws -> (Int64, Int16) in
+            let (id, epoch) = try await io.run { () throws -> (Int64, Int16) in
                 try Self.assign(current: current, allocator: allocator)
             }
             return InitProducerIdResponse(producerId: id, producerEpoch: epoch)
         } catch {
-            broker.logger.error("producer id allocation failed", metadata: ["error": "\(error)"])
+            logger.error("producer id allocation failed", metadata: ["error": "\(error)"])
             return Self.failure(.unknownServerError)
         }
     }

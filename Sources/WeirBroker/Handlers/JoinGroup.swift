@@ -3,7 +3,7 @@ import KafkaProtocol
 /// JoinGroup (11): waits in the coordinator until the group's rebalance completes.
 struct JoinGroupHandler: ApiHandler {
     typealias Request = JoinGroupRequest
-    let broker: Broker
+    let groups: GroupCoordinator
     var versions: ClosedRange<Int16> { 0...7 }
 
     func handle(_ request: JoinGroupRequest, context: RequestContext) async throws -> JoinGroupResponse? {
@@ -18,7 +18,7 @@ struct JoinGroupHandler: ApiHandler {
             requireKnownMemberId: context.apiVersion >= 4,
             supportsSkippingAssignment: context.apiVersion >= 9,
             reason: request.reason)
-        let outcome = await broker.groups.join(params)
+        let outcome = await groups.join(params)
         var response = JoinGroupResponse()
         response.errorCode = outcome.error.rawValue
         response.generationId = outcome.generationId

@@ -3,14 +3,14 @@ import KafkaProtocol
 /// LeaveGroup (13): one member (v0-2) or a batch of members (v3+) leave.
 struct LeaveGroupHandler: ApiHandler {
     typealias Request = LeaveGroupRequest
-    let broker: Broker
+    let groups: GroupCoordinator
     var versions: ClosedRange<Int16> { 0...4 }
 
     func handle(_ request: LeaveGroupRequest, context: RequestContext) async throws -> LeaveGroupResponse? {
         let members = context.apiVersion >= 3
             ? request.members.map { LeavingMember(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId, reason: $0.reason) }
             : [LeavingMember(memberId: request.memberId)]
-        let outcome = await broker.groups.leave(groupId: request.groupId, members: members)
+        let outcome = await groups.leave(groupId: request.groupId, members: members)
         var response = LeaveGroupResponse()
         if context.apiVersion >= 3 {
             response.errorCode = outcome.error.rawValue

@@ -6,7 +6,8 @@ import WeirStorage
 /// timestamp is at or after a given time. Version 0's multi-offset form is not served.
 struct ListOffsetsHandler: ApiHandler {
     typealias Request = ListOffsetsRequest
-    let broker: Broker
+    let store: LogStore
+    let io: IOPool
     var versions: ClosedRange<Int16> { 1...7 }
 
     static let latest: Int64 = -1
@@ -14,9 +15,9 @@ struct ListOffsetsHandler: ApiHandler {
     static let maxTimestamp: Int64 = -3
 
     func handle(_ request: ListOffsetsRequest, context: RequestContext) async throws -> ListOffsetsResponse? {
-        let store = broker.store
+        let store = self.store
         var response = ListOffsetsResponse()
-        response.topics = try await broker.onIO {
+        response.topics = try await io.run {
             request.topics.map { topic in
                 ListOffsetsResponse.ListOffsetsTopicResponse(name: topic.name, partitions: topic.partitions.map { p in
                     var r = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: p.partitionIndex)
@@ -48,7 +49,7 @@ struct ListOffsetsHandler: ApiHandler {
                             r.errorCode = ErrorCode.invalidRequest.rawValue
                         }
                     } catch {
-                        r.errorCode = ProduceHandler.code(for: error).rawValue
+                        r.errorCode = ErrorCode(storageError: error).rawValue
                     }
                     return r
                 })

@@ -5,11 +5,14 @@ import WeirStorage
 /// Unknown topics are created here when `auto.create.topics.enable` and the client allow it.
 struct MetadataHandler: ApiHandler {
     typealias Request = MetadataRequest
-    let broker: Broker
+    let config: BrokerConfig
+    let store: LogStore
+    let topics: TopicManager
+    let io: IOPool
     var versions: ClosedRange<Int16> { 0...11 }
 
     func handle(_ request: MetadataRequest, context: RequestContext) async throws -> MetadataResponse? {
-        let config = broker.config
+        let config = self.config
         var response = MetadataResponse()
         response.brokers = [.init(nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, rack: config.rack)]
         response.clusterId = config.clusterId
@@ -23,40 +26,40 @@ struct MetadataHandler: ApiHandler {
             wanted = nil
         }
         guard let wanted else {
-            response.topics = broker.store.topics().sorted { $0.name < $1.name }.map { describe($0) }
+            response.topics = store.topics().sorted { $0.name < $1.name }.map { describe($0) }
             return response
         }
         let autoCreate = config.autoCreateTopics && (context.apiVersion < 4 || request.allowAutoTopicCreation)
-        var topics: [MetadataResponse.MetadataResponseTopic] = []
+        var described: [MetadataResponse.MetadataResponseTopic] = []
         for name in wanted {
-            if let record = broker.store.topic(named: name) {
-                topics.append(describe(record))
+            if let record = store.topic(named: name) {
+                described.append(describe(record))
                 continue
             }
             guard autoCreate else {
-                topics.append(.init(errorCode: ErrorCode.unknownTopicOrPartition.rawValue, name: name))
+                described.append(.init(errorCode: ErrorCode.unknownTopicOrPartition.rawValue, name: name))
                 continue
             }
             do {
-                let record = try await broker.onIO { [broker] in
-                    try broker.topics.create(name: name, partitions: -1, replicationFactor: -1, configs: [:])
+                let record = try await io.run { [topics] in
+                    try topics.create(name: name, partitions: -1, replicationFactor: -1, configs: [:])
                 }
-                topics.append(describe(record))
+                described.append(describe(record))
             } catch let failure as TopicManager.Failure {
                 // A racing creation by another client is fine: describe what exists.
-                if failure.code == .topicAlreadyExists, let record = broker.store.topic(named: name) {
-                    topics.append(describe(record))
+                if failure.code == .topicAlreadyExists, let record = store.topic(named: name) {
+                    described.append(describe(record))
                 } else {
-                    topics.append(.init(errorCode: failure.code.rawValue, name: name))
+                    described.append(.init(errorCode: failure.code.rawValue, name: name))
                 }
             }
         }
-        response.topics = topics
+        response.topics = described
         return response
     }
 
     private func describe(_ topic: TopicRecord) -> MetadataResponse.MetadataResponseTopic {
-        let node = broker.config.nodeId
+        let node = config.nodeId
         var t = MetadataResponse.MetadataResponseTopic(errorCode: 0, name: topic.name)
         t.topicId = topic.id
         t.partitions = (0..<topic.partitionCount).map { p in

@@ -5,17 +5,19 @@ import WeirStorage
 /// partitions of the request in one write.
 struct OffsetCommitHandler: ApiHandler {
     typealias Request = OffsetCommitRequest
-    let broker: Broker
+    let store: LogStore
+    let groups: GroupCoordinator
+    let clock: WallClock
     var versions: ClosedRange<Int16> { 0...8 }
 
     func handle(_ request: OffsetCommitRequest, context: RequestContext) async throws -> OffsetCommitResponse? {
-        let now = broker.nowMs
+        let now = clock.nowMs()
         var offsets: [TopicPartition: CommittedOffset] = [:]
         var unknown: Set<TopicPartition> = []
         for t in request.topics {
             for p in t.partitions {
                 let tp = TopicPartition(t.name, p.partitionIndex)
-                guard broker.store.partition(tp) != nil else {
+                guard store.partition(tp) != nil else {
                     unknown.insert(tp)
                     continue
                 }
@@ -25,7 +27,7 @@ struct OffsetCommitHandler: ApiHandler {
         }
         let generation = context.apiVersion >= 1 ? request.generationIdOrMemberEpoch : -1
         let memberId = context.apiVersion >= 1 ? request.memberId : ""
-        let codes = offsets.isEmpty ? [:] : await broker.groups.commitOffsets(
+        let codes = offsets.isEmpty ? [:] : await groups.commitOffsets(
             groupId: request.groupId, generationId: generation, memberId: memberId,
             groupInstanceId: request.groupInstanceId, offsets: offsets)
         var response = OffsetCommitResponse()

@@ -5,7 +5,7 @@ import WeirStorage
 /// nothing was committed.
 struct OffsetFetchHandler: ApiHandler {
     typealias Request = OffsetFetchRequest
-    let broker: Broker
+    let groups: GroupCoordinator
     var versions: ClosedRange<Int16> { 0...8 }
 
     func handle(_ request: OffsetFetchRequest, context: RequestContext) async throws -> OffsetFetchResponse? {
@@ -13,7 +13,7 @@ struct OffsetFetchHandler: ApiHandler {
         if context.apiVersion >= 8 {
             for g in request.groups {
                 let wanted = g.topics.map { $0.flatMap { t in t.partitionIndexes.map { TopicPartition(t.name, $0) } } }
-                let outcome = await broker.groups.fetchOffsets(groupId: g.groupId, partitions: wanted)
+                let outcome = await groups.fetchOffsets(groupId: g.groupId, partitions: wanted)
                 var group = OffsetFetchResponse.OffsetFetchResponseGroup(groupId: g.groupId)
                 group.errorCode = outcome.error.rawValue
                 group.topics = Self.byTopic(outcome.offsets).map { name, parts in
@@ -29,7 +29,7 @@ struct OffsetFetchHandler: ApiHandler {
         }
         // v0-1: an empty topic list is "nothing"; v2+: null means every committed partition.
         let wanted = request.topics.map { $0.flatMap { t in t.partitionIndexes.map { TopicPartition(t.name, $0) } } }
-        let outcome = await broker.groups.fetchOffsets(groupId: request.groupId, partitions: wanted)
+        let outcome = await groups.fetchOffsets(groupId: request.groupId, partitions: wanted)
         response.errorCode = outcome.error.rawValue
         response.topics = Self.byTopic(outcome.offsets).map { name, parts in
             .init(name: name, partitions: parts.map { tp, committed in

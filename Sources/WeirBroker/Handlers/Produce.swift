@@ -1,3 +1,4 @@
+import Logging
 import KafkaProtocol
 import NIOCore
 import WeirStorage
@@ -21,17 +22,21 @@ import WeirStorage
 /// a stored batch succeeds with the offsets of the first attempt, storing nothing.
 struct ProduceHandler: ApiHandler {
     typealias Request = ProduceRequest
-    let broker: Broker
+    let store: LogStore
+    let topics: TopicManager
+    let waiters: AppendWaiters
+    let io: IOPool
+    let clock: WallClock
+    let logger: Logger
+    let fsyncEachAppend: Bool
     var versions: ClosedRange<Int16> { 3...9 }
-
-    private var fsyncEachAppend: Bool { broker.config.flushIntervalMessages == 1 }
 
     func handleImmediately(_ request: ProduceRequest, context: RequestContext) -> Immediate<ProduceResponse> {
         fsyncEachAppend ? .later : .now(produce(request, context: context))
     }
 
     func handle(_ request: ProduceRequest, context: RequestContext) async throws -> ProduceResponse? {
-        try await broker.onIO { produce(request, context: context) }
+        try await io.run { produce(request, context: context) }
     }
 
     /// Validates, appends and answers; nil for acks=0.
@@ -39,11 +44,11 @@ struct ProduceHandler: ApiHandler {
         guard [-1, 0, 1].contains(request.acks) else {
             return errorResponse(request, .invalidRequiredAcks)
         }
-        let now = broker.nowMs
+        let now = clock.nowMs()
         var response = ProduceResponse()
         response.responses.reserveCapacity(request.topicData.count)
         for topic in request.topicData {
-            let effective = broker.store.topic(named: topic.name).map { broker.topics.effectiveConfig(of: $0) }
+            let effective = store.topic(named: topic.name).map { topics.effectiveConfig(of: $0) }
             var partitions: [ProduceResponse.PartitionProduceResponse] = []
             partitions.reserveCapacity(topic.partitionData.count)
             for p in topic.partitionData {
@@ -59,7 +64,7 @@ struct ProduceHandler: ApiHandler {
                         now: Int64, context: RequestContext) -> ProduceResponse.PartitionProduceResponse {
         var r = ProduceResponse.PartitionProduceResponse(index: p.index, baseOffset: -1)
         let tp = TopicPartition(topic, p.index)
-        guard let config, let log = broker.store.partition(tp) else {
+        guard let config, let log = store.partition(tp) else {
             r.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
             return r
         }
@@ -84,36 +89,28 @@ struct ProduceHandler: ApiHandler {
             r.logAppendTimeMs = result.logAppendTime
             r.logStartOffset = result.logStartOffset
             if result.duplicate {
-                broker.logger.debug("answered a retried batch from producer state", metadata: [
+                logger.debug("answered a retried batch from producer state", metadata: [
                     "partition": "\(tp)", "baseOffset": "\(result.baseOffset)", "client": "\(context.clientId ?? "-")",
                 ])
             } else {
-                broker.appendWaiters.appended(tp)
+                waiters.appended(tp)
             }
             return r
         } catch {
-            return refused(r, tp, Self.code(for: error), "\(error)", context)
+            return refused(r, tp, ErrorCode(storageError: error), "\(error)", context)
         }
     }
 
     /// A partition the broker refuses: one log line, and the error in the answer.
     private func refused(_ r: ProduceResponse.PartitionProduceResponse, _ tp: TopicPartition, _ code: ErrorCode,
                          _ message: String, _ context: RequestContext) -> ProduceResponse.PartitionProduceResponse {
-        broker.logger.info("rejected produce", metadata: [
+        logger.info("rejected produce", metadata: [
             "partition": "\(tp)", "error": "\(code.logDescription)", "reason": "\(message)", "client": "\(context.clientId ?? "-")",
         ])
         var r = r
         r.errorCode = code.rawValue
         r.errorMessage = message
         return r
-    }
-
-    static func code(for error: any Error) -> ErrorCode {
-        switch error {
-        case StorageError.columnFamilyDropped, StorageError.unknownTopic: return .unknownTopicOrPartition
-        case let error as ProducerStateError: return error.code
-        default: return .unknownServerError
-        }
     }
 
     private func errorResponse(_ request: ProduceRequest, _ code: ErrorCode) -> ProduceResponse {

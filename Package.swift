@@ -126,7 +126,10 @@ let package = Package(
         .testTarget(
             name: "WeirServerTests",
             dependencies: ["WeirServer", "WeirClient", "WeirBroker", "WeirStorage", "KafkaProtocol",
-                           .product(name: "NIOPosix", package: "swift-nio")],
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOEmbedded", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -3,26 +3,24 @@ import Logging
 import NIOCore
 import WeirBroker
 
-/// Serves one connection, on its event loop. Requests are answered one at a time and in order
-/// (Kafka's broker does the same: it mutes a connection while a request is in flight), but a
-/// request that can be answered without blocking — a Produce that needs no fsync, ApiVersions —
-/// is answered right here, with no thread hop; the rest runs as a task off the event loop and
-/// its answer comes back here. Requests that arrive while one is in flight wait in `pending`;
-/// beyond `maxPending` the handler stops reading the socket until they drain.
+/// Serves one connection, on its event loop. What to serve when — order, the one request in
+/// flight, back-pressure — is decided by `ConnectionStateMachine`; this handler performs its
+/// actions. A request that can be answered without blocking (a Produce that needs no fsync,
+/// ApiVersions) is answered right here with no thread hop; the rest runs as a task off the event
+/// loop and its answer comes back here. When the connection closes, that task is cancelled, so a
+/// Fetch long-poll on a gone client ends at once instead of at its max.wait.ms.
 final class KafkaConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private static let maxPending = 64
-
     private let dispatcher: RequestDispatcher
     private let connections: ConnectionRegistry
     private let logger: Logger
-    private var pending = CircularBuffer<ByteBuffer>(initialCapacity: 4)
-    private var inFlight = false
+    private var machine = ConnectionStateMachine()
+    /// The request being served off the loop; cancelled when the connection closes.
+    private var offLoop: Task<Void, Never>?
     private var unflushed = false
-    private var readPaused = false
     private var id = 0
     private var peer = "unknown"
 
@@ -40,13 +38,14 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         connections.remove(id)
-        pending.removeAll()
+        machine.channelClosed()
+        offLoop?.cancel()
+        offLoop = nil
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        pending.append(unwrapInboundIn(data))
-        serve(context: context)
+        run(machine.frameReceived(unwrapInboundIn(data)), context: context)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -54,13 +53,15 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         context.fireChannelReadComplete()
     }
 
-    /// Holds back reads while too many requests wait (back-pressure on a pipelining client).
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        run(machine.writabilityChanged(isWritable: context.channel.isWritable), context: context)
+        flushIfNeeded(context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Holds back reads while too many requests wait or the client is not reading its answers.
     func read(context: ChannelHandlerContext) {
-        if pending.count >= Self.maxPending {
-            readPaused = true
-        } else {
-            context.read()
-        }
+        if machine.readRequested() { context.read() }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -75,49 +76,69 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    /// Answers waiting requests in order until one has to go off the loop.
-    private func serve(context: ChannelHandlerContext) {
-        while !inFlight, let frame = pending.popFirst() {
-            guard connections.begin(id) else {
-                context.close(promise: nil)
+    /// Performs `action` and the ones that follow from it, until the machine says wait.
+    private func run(_ action: ConnectionStateMachine.Action, context: ChannelHandlerContext) {
+        var action = action
+        while true {
+            switch action {
+            case .wait:
                 return
-            }
-            let dispatch: Dispatch
-            do {
-                dispatch = try dispatcher.dispatch(frame, clientHost: peer, allocator: context.channel.allocator)
-            } catch {
-                logger.warning("closing connection: \(error)", metadata: ["peer": "\(peer)"])
-                context.close(promise: nil)
+            case .resumeReading:
+                context.read()
                 return
+            case .serve(let frame):
+                guard let next = serve(frame, context: context) else { return }
+                action = next
             }
-            switch dispatch {
-            case .done(let response):
-                if let response { write(response, context: context) }
-                if !finished(context: context) { return }
-            case .later(let work):
-                inFlight = true
-                let promise = context.eventLoop.makePromise(of: ResponseBytes?.self)
-                promise.completeWithTask(work)
-                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                promise.futureResult.whenComplete { result in
+        }
+    }
+
+    /// Dispatches one frame. Returns the machine's next action when the frame was answered on
+    /// the loop; nil when it went off the loop or the connection is closing.
+    private func serve(_ frame: ByteBuffer, context: ChannelHandlerContext) -> ConnectionStateMachine.Action? {
+        guard connections.begin(id) else {
+            context.close(promise: nil)
+            return nil
+        }
+        let dispatch: Dispatch
+        do {
+            dispatch = try dispatcher.dispatch(frame, clientHost: peer, allocator: context.channel.allocator)
+        } catch {
+            logger.warning("closing connection: \(error)", metadata: ["peer": "\(peer)"])
+            context.close(promise: nil)
+            return nil
+        }
+        switch dispatch {
+        case .done(let response):
+            if let response { write(response, context: context) }
+            return finished(context: context) ? machine.answeredInline() : nil
+        case .later(let work):
+            machine.wentOffLoop()
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let eventLoop = context.eventLoop
+            offLoop = Task {
+                let result: Result<ResponseBytes?, any Error>
+                do {
+                    result = .success(try await work())
+                } catch {
+                    result = .failure(error)
+                }
+                eventLoop.execute {
                     let (handler, context) = loopBound.value
                     handler.completed(result, context: context)
                 }
-                return
             }
-        }
-        if readPaused && pending.count < Self.maxPending / 2 {
-            readPaused = false
-            context.read()
+            return nil
         }
     }
 
     private func completed(_ result: Result<ResponseBytes?, any Error>, context: ChannelHandlerContext) {
-        inFlight = false
+        offLoop = nil
+        guard !machine.closed else { return }
         switch result {
         case .success(let response):
             if let response { write(response, context: context) }
-            if finished(context: context) { serve(context: context) }
+            if finished(context: context) { run(machine.answeredOffLoop(), context: context) }
             flushIfNeeded(context: context)
         case .failure(let error):
             logger.warning("closing connection: request failed: \(error)", metadata: ["peer": "\(peer)"])

@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 import WeirBroker
 
 /// The Kafka listener as a ServiceLifecycle `Service`. Each connection is a
@@ -13,7 +14,7 @@ import WeirBroker
 /// Graceful shutdown (SIGTERM): stop accepting, close idle connections, let busy ones finish
 /// the request in hand, and return once every connection has closed, so that the caller can
 /// close the database.
-public final class KafkaServer: Service, @unchecked Sendable {
+public final class KafkaServer: Service, Sendable {
     private let host: String
     private let port: Int
     private let group: any EventLoopGroup
@@ -78,58 +79,61 @@ public final class KafkaServer: Service, @unchecked Sendable {
 
 /// Which connections are busy with a request, so that shutdown can close the idle ones at once,
 /// let the busy ones finish the request in hand, and know when the last one is gone.
-final class ConnectionRegistry: @unchecked Sendable {
+final class ConnectionRegistry: Sendable {
     private struct Entry {
         var channel: any Channel
         var busy: Bool
     }
 
-    private let lock = NIOLock()
-    private var entries: [Int: Entry] = [:]
-    private var nextId = 0
-    private var stopping = false
-    private var drained: [CheckedContinuation<Void, Never>] = []
+    private struct State {
+        var entries: [Int: Entry] = [:]
+        var nextId = 0
+        var stopping = false
+        var drained: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
 
     func add(_ channel: any Channel) -> Int {
-        lock.withLock {
-            nextId += 1
-            entries[nextId] = Entry(channel: channel, busy: false)
-            if stopping { channel.close(promise: nil) }
-            return nextId
+        state.withLock { s in
+            s.nextId += 1
+            s.entries[s.nextId] = Entry(channel: channel, busy: false)
+            if s.stopping { channel.close(promise: nil) }
+            return s.nextId
         }
     }
 
     func remove(_ id: Int) {
-        let waiters: [CheckedContinuation<Void, Never>] = lock.withLock {
-            entries.removeValue(forKey: id)
-            guard stopping, entries.isEmpty else { return [] }
-            defer { drained = [] }
-            return drained
+        let waiters: [CheckedContinuation<Void, Never>] = state.withLock { s in
+            s.entries.removeValue(forKey: id)
+            guard s.stopping, s.entries.isEmpty else { return [] }
+            defer { s.drained = [] }
+            return s.drained
         }
         for w in waiters { w.resume() }
     }
 
     /// Marks the connection busy; false when the broker is stopping and the request must not start.
     func begin(_ id: Int) -> Bool {
-        lock.withLock {
-            guard !stopping else { return false }
-            entries[id]?.busy = true
+        state.withLock { s in
+            guard !s.stopping else { return false }
+            s.entries[id]?.busy = true
             return true
         }
     }
 
     /// Marks the connection idle; false when it should now close.
     func end(_ id: Int) -> Bool {
-        lock.withLock {
-            entries[id]?.busy = false
-            return !stopping
+        state.withLock { s in
+            s.entries[id]?.busy = false
+            return !s.stopping
         }
     }
 
     func shutdown() {
-        let idle: [any Channel] = lock.withLock {
-            stopping = true
-            return entries.values.filter { !$0.busy }.map(\.channel)
+        let idle: [any Channel] = state.withLock { s in
+            s.stopping = true
+            return s.entries.values.filter { !$0.busy }.map(\.channel)
         }
         for channel in idle { channel.close(promise: nil) }
     }
@@ -137,9 +141,9 @@ final class ConnectionRegistry: @unchecked Sendable {
     /// Returns once shutdown has begun and every connection has closed.
     func allClosed() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let done: Bool = lock.withLock {
-                if stopping && entries.isEmpty { return true }
-                drained.append(c)
+            let done: Bool = state.withLock { s in
+                if s.stopping && s.entries.isEmpty { return true }
+                s.drained.append(c)
                 return false
             }
             if done { c.resume() }

@@ -1,11 +1,16 @@
 import KafkaProtocol
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A small Kafka client for Weir's command-line tools: bootstrap, version negotiation,
 /// metadata, and one connection per broker. Every request goes out at the highest version both
 /// sides support (capped at what this client was written for).
-public final class KafkaClient: @unchecked Sendable {
+///
+/// Safe to share between tasks (and it is shared: a request abandoned by `withDeadline` keeps
+/// running beside the caller): the connections and what was learnt from the broker sit behind
+/// one `Mutex`, held only to read or swap them, never across an `await`.
+public final class KafkaClient: Sendable {
     public struct ClientError: Error, CustomStringConvertible {
         public var description: String
         public init(_ description: String) { self.description = description }
@@ -13,10 +18,14 @@ public final class KafkaClient: @unchecked Sendable {
 
     public let clientId: String
     private let bootstrap: [(host: String, port: Int)]
-    private var connections: [Int32: KafkaConnection] = [:]
-    private var bootstrapConnection: KafkaConnection?
-    private var brokerVersions: [Int16: ClosedRange<Int16>] = [:]
-    private var brokers: [Int32: (host: String, port: Int)] = [:]
+
+    private struct State {
+        var connections: [Int32: KafkaConnection] = [:]
+        var bootstrapConnection: KafkaConnection?
+        var brokerVersions: [Int16: ClosedRange<Int16>] = [:]
+        var brokers: [Int32: (host: String, port: Int)] = [:]
+    }
+    private let state = Mutex(State())
 
     /// The highest version of each API this client speaks.
     static let clientMax: [ApiKey: Int16] = [
@@ -54,8 +63,16 @@ public final class KafkaClient: @unchecked Sendable {
                     response = try await withDeadline(15, "ApiVersions") { try await c.send(ApiVersionsRequest(), version: 0) }
                 }
                 guard response.errorCode == 0 else { throw ClientError("ApiVersions failed with error \(response.errorCode)") }
-                brokerVersions = Dictionary(response.apiKeys.map { ($0.apiKey, $0.minVersion...$0.maxVersion) }, uniquingKeysWith: { a, _ in a })
-                bootstrapConnection = c
+                let versions = Dictionary(response.apiKeys.map { ($0.apiKey, $0.minVersion...$0.maxVersion) }, uniquingKeysWith: { a, _ in a })
+                // Two tasks may reconnect at once: the first live connection stored wins, and
+                // the loser closes its own, which nobody else has seen.
+                let redundant = state.withLock { s -> Bool in
+                    if let current = s.bootstrapConnection, current.isActive { return true }
+                    s.bootstrapConnection = c
+                    s.brokerVersions = versions
+                    return false
+                }
+                if redundant { await c.close() }
                 return
             } catch {
                 lastError = error
@@ -66,7 +83,7 @@ public final class KafkaClient: @unchecked Sendable {
 
     /// The version to use for `R`: the highest both sides support.
     public func version<R: KafkaRequest>(for _: R.Type) throws -> Int16 {
-        guard let theirs = brokerVersions[R.apiKey.rawValue] else {
+        guard let theirs = state.withLock({ $0.brokerVersions[R.apiKey.rawValue] }) else {
             throw ClientError("the broker does not support \(R.apiKey.name)")
         }
         let mine = Self.clientMax[R.apiKey] ?? R.validVersions.upperBound
@@ -83,22 +100,26 @@ public final class KafkaClient: @unchecked Sendable {
 
     public func connection(to node: Int32?) async throws -> KafkaConnection {
         guard let node else {
-            guard let c = bootstrapConnection else { throw ClientError("client not started") }
+            guard let c = state.withLock({ $0.bootstrapConnection }) else { throw ClientError("client not started") }
             if !c.isActive {
                 try await start()
-                guard let fresh = bootstrapConnection else { throw ClientError("client not started") }
+                guard let fresh = state.withLock({ $0.bootstrapConnection }) else { throw ClientError("client not started") }
                 return fresh
             }
             return c
         }
-        if let c = connections[node] {
-            if c.isActive { return c }
-            // The broker closed it (restart, idle timeout): open a fresh one.
-            connections[node] = nil
+        let (cached, known) = state.withLock { s -> (KafkaConnection?, (host: String, port: Int)?) in
+            if let c = s.connections[node] {
+                if c.isActive { return (c, nil) }
+                // The broker closed it (restart, idle timeout): open a fresh one.
+                s.connections[node] = nil
+            }
+            return (nil, s.brokers[node])
         }
-        guard let address = brokers[node] else {
+        if let cached { return cached }
+        guard let address = known else {
             _ = try await metadata(topics: [])
-            guard let address = brokers[node] else { throw ClientError("unknown broker \(node)") }
+            guard let address = state.withLock({ $0.brokers[node] }) else { throw ClientError("unknown broker \(node)") }
             return try await open(node, address)
         }
         return try await open(node, address)
@@ -106,8 +127,14 @@ public final class KafkaClient: @unchecked Sendable {
 
     private func open(_ node: Int32, _ address: (host: String, port: Int)) async throws -> KafkaConnection {
         let c = try await KafkaConnection.connect(host: address.host, port: address.port, clientId: clientId)
-        connections[node] = c
-        return c
+        // Two tasks may open one node at once: the first live connection stored wins.
+        let winner = state.withLock { s -> KafkaConnection in
+            if let current = s.connections[node], current.isActive { return current }
+            s.connections[node] = c
+            return c
+        }
+        if winner !== c { await c.close() }
+        return winner
     }
 
     /// Metadata for `topics` (nil: all topics), remembering broker addresses.
@@ -117,7 +144,9 @@ public final class KafkaClient: @unchecked Sendable {
         request.topics = topics.map { $0.map { MetadataRequest.MetadataRequestTopic(name: $0) } }
         request.allowAutoTopicCreation = allowAutoCreate
         let response = try await send(request)
-        for b in response.brokers { brokers[b.nodeId] = (b.host, Int(b.port)) }
+        state.withLock { s in
+            for b in response.brokers { s.brokers[b.nodeId] = (b.host, Int(b.port)) }
+        }
         return response
     }
 
@@ -139,10 +168,15 @@ public final class KafkaClient: @unchecked Sendable {
     }
 
     public func close() async {
-        for c in connections.values { await c.close() }
+        let (nodes, bootstrapConnection) = state.withLock { s in
+            defer {
+                s.connections = [:]
+                s.bootstrapConnection = nil
+            }
+            return (Array(s.connections.values), s.bootstrapConnection)
+        }
+        for c in nodes { await c.close() }
         await bootstrapConnection?.close()
-        connections = [:]
-        bootstrapConnection = nil
     }
 }
 

@@ -1,23 +1,27 @@
 import KafkaProtocol
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// One TCP connection to a Kafka broker. Requests may be pipelined; Kafka answers each
 /// connection in request order, so responses are matched to requests first-in, first-out
 /// (and checked by correlation id).
-public final class KafkaConnection: @unchecked Sendable {
+///
+/// Sendable because every stored property is: the matcher lives on the channel's event loop and
+/// is reached only there, through `NIOLoopBound`; correlation ids come from an atomic counter.
+public final class KafkaConnection: Sendable {
     public struct ConnectionError: Error, CustomStringConvertible {
         public var description: String
     }
 
     private let channel: any Channel
-    private let matcher: ResponseMatcher
+    private let matcher: NIOLoopBound<ResponseMatcher>
+    private let correlationIds = Atomic<Int32>(0)
     public let clientId: String
     public let host: String
     public let port: Int
 
-    private init(channel: any Channel, matcher: ResponseMatcher, clientId: String, host: String, port: Int) {
+    private init(channel: any Channel, matcher: NIOLoopBound<ResponseMatcher>, clientId: String, host: String, port: Int) {
         self.channel = channel
         self.matcher = matcher
         self.clientId = clientId
@@ -28,18 +32,19 @@ public final class KafkaConnection: @unchecked Sendable {
     public static func connect(host: String, port: Int, clientId: String = "weir-cli",
                                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                                timeoutSeconds: Int64 = 10) async throws -> KafkaConnection {
-        let matcher = ResponseMatcher()
-        let channel = try await ClientBootstrap(group: group)
+        let (channel, matcher) = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(timeoutSeconds))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
+            .connect(host: host, port: port) { channel in
+                // Runs on the channel's event loop: the matcher is created, added and bound there.
                 channel.eventLoop.makeCompletedFuture {
+                    let matcher = ResponseMatcher()
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: Int(Int32.max))))
                     try channel.pipeline.syncOperations.addHandler(matcher)
+                    return (channel, NIOLoopBound(matcher, eventLoop: channel.eventLoop))
                 }
             }
-            .connect(host: host, port: port).get()
         return KafkaConnection(channel: channel, matcher: matcher, clientId: clientId, host: host, port: port)
     }
 
@@ -57,7 +62,7 @@ public final class KafkaConnection: @unchecked Sendable {
 
     private func sendRaw<R: KafkaRequest>(_ request: R, version: Int16, expectResponse: Bool) async throws -> ByteBuffer? {
         let promise: EventLoopPromise<ByteBuffer>? = expectResponse ? channel.eventLoop.makePromise() : nil
-        let correlationId = matcher.nextCorrelationId()
+        let correlationId = correlationIds.wrappingAdd(1, ordering: .relaxed).newValue
         var buffer = channel.allocator.buffer(capacity: 256)
         buffer.writeInteger(Int32(0))
         var header = RequestHeader()
@@ -76,7 +81,7 @@ public final class KafkaConnection: @unchecked Sendable {
                 promise?.fail(ConnectionError(description: "connection to \(self.host):\(self.port) is closed"))
                 return
             }
-            if let promise { self.matcher.expect(correlationId, promise) }
+            if let promise { self.matcher.value.expect(correlationId, promise) }
             self.channel.writeAndFlush(buffer, promise: nil)
         }.get()
         return try await promise?.futureResult.get()
@@ -91,19 +96,13 @@ public final class KafkaConnection: @unchecked Sendable {
 }
 
 /// Matches response frames to the promises of the requests that are waiting for them.
-final class ResponseMatcher: ChannelInboundHandler, @unchecked Sendable {
+/// Confined to its channel's event loop (not Sendable): `KafkaConnection` reaches it through
+/// `NIOLoopBound`, which checks that.
+final class ResponseMatcher: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private var pending: [(Int32, EventLoopPromise<ByteBuffer>)] = []
     private var head = 0
-    private let counter = NIOLockedValueBox<Int32>(0)
-
-    func nextCorrelationId() -> Int32 {
-        counter.withLockedValue { value -> Int32 in
-            value &+= 1
-            return value
-        }
-    }
 
     /// Called on the event loop.
     func expect(_ correlationId: Int32, _ promise: EventLoopPromise<ByteBuffer>) {

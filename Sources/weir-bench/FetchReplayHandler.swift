@@ -26,7 +26,7 @@ struct FetchTotals: Sendable {
 /// Reads its partitions from their start to their high watermark with Fetch v12, one request in
 /// flight (the next offsets come from the previous response, as in any consumer). Looks at batch
 /// headers only. Stops at the high watermark of every partition or at `deadline`.
-final class FetchReplayHandler: ChannelInboundHandler, @unchecked Sendable {
+final class FetchReplayHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     static let version: Int16 = 12

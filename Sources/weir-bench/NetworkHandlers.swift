@@ -2,7 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// Counts and drops what it reads.
-final class SinkHandler: ChannelInboundHandler, @unchecked Sendable {
+final class SinkHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     private let received: NIOLockedValueBox<Int>
     private var pending = 0
@@ -24,7 +24,7 @@ final class SinkHandler: ChannelInboundHandler, @unchecked Sendable {
 }
 
 /// Writes `message` again and again while the channel is writable.
-final class SourceHandler: ChannelInboundHandler, @unchecked Sendable {
+final class SourceHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     private let message: ByteBuffer

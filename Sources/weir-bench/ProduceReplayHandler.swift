@@ -4,7 +4,7 @@ import NIOCore
 /// Keeps `depth` pre-encoded Produce requests in flight on one connection: each response
 /// (checked: correlation id, every partition's error code) releases the next request. Runs
 /// entirely on the channel's event loop.
-final class ProduceReplayHandler: ChannelInboundHandler, @unchecked Sendable {
+final class ProduceReplayHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 

@@ -1,29 +1,26 @@
-import Foundation
+import Synchronization
 
 /// The first error of any worker thread.
-final class FailureBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var first: (any Error)?
+final class FailureBox: Sendable {
+    private let first = Mutex<(any Error)?>(nil)
 
     func record(_ error: any Error) {
-        lock.withLock { if first == nil { first = error } }
+        first.withLock { if $0 == nil { $0 = error } }
     }
 
     func check() throws {
-        if let error = lock.withLock({ first }) { throw error }
+        if let error = first.withLock({ $0 }) { throw error }
     }
 }
 
 /// One worker's totals.
-final class CountBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var records = 0
-    private(set) var bytes = 0
+final class CountBox: Sendable {
+    private let totals = Mutex<(records: Int, bytes: Int)>((0, 0))
+
+    var records: Int { totals.withLock { $0.records } }
+    var bytes: Int { totals.withLock { $0.bytes } }
 
     func set(records: Int, bytes: Int) {
-        lock.withLock {
-            self.records = records
-            self.bytes = bytes
-        }
+        totals.withLock { $0 = (records, bytes) }
     }
 }

@@ -97,17 +97,22 @@ enum CLI {
 
 /// SIGINT and SIGTERM as a flag the tools poll between requests, so that they can commit,
 /// leave their group and exit 0 instead of dying mid-request.
-final class StopSignal: @unchecked Sendable {
+///
+/// Not Sendable: a tool polls it from the one task that runs the tool (Dispatch's signal
+/// sources are not Sendable). The signal handlers share only the `stopped` box with it.
+final class StopSignal {
     private let stopped = NIOLockedValueBox(false)
-    private var sources: [any DispatchSourceSignal] = []
+    /// Kept only to keep the sources alive; never touched after `init`.
+    private let sources: [any DispatchSourceSignal]
 
     init() {
-        for sig in [SIGINT, SIGTERM] {
+        let stopped = self.stopped
+        sources = [SIGINT, SIGTERM].map { sig in
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [stopped] in stopped.withLockedValue { $0 = true } }
+            source.setEventHandler { stopped.withLockedValue { $0 = true } }
             source.resume()
-            sources.append(source)
+            return source
         }
     }
 

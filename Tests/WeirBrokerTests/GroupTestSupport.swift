@@ -2,6 +2,7 @@ import Foundation
 import KafkaProtocol
 import Logging
 import NIOCore
+import Synchronization
 @testable import WeirBroker
 import WeirStorage
 
@@ -57,73 +58,71 @@ enum GroupTest {
         return { "\($0)-\(counter.next())" }
     }
 
-    final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = 0
+    final class Counter: Sendable {
+        private let value = Mutex(0)
         func next() -> Int {
-            lock.lock()
-            defer { lock.unlock() }
-            value += 1
-            return value
+            value.withLock { v in
+                v += 1
+                return v
+            }
         }
     }
 }
 
 /// A clock that moves only when the test says so. Sleepers wake when `advance` passes their
 /// deadline, or throw `CancellationError` when their task is cancelled.
-final class ManualGroupClock: GroupClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var now: Int64
-    private var sleepers: [UInt64: (deadline: Int64, continuation: CheckedContinuation<Void, any Error>)] = [:]
-    private var nextId: UInt64 = 0
+final class ManualGroupClock: GroupClock {
+    private struct State {
+        var now: Int64
+        var sleepers: [UInt64: (deadline: Int64, continuation: CheckedContinuation<Void, any Error>)] = [:]
+        var nextId: UInt64 = 0
+    }
+    private let state: Mutex<State>
 
-    init(startMs: Int64 = 1_000) { now = startMs }
+    init(startMs: Int64 = 1_000) { state = Mutex(State(now: startMs)) }
 
     func nowMs() -> Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return now
+        state.withLock { $0.now }
     }
 
     func advance(by ms: Int64) {
-        lock.lock()
-        now += ms
-        let due = sleepers.filter { $0.value.deadline <= now }
-        for id in due.keys { sleepers[id] = nil }
-        lock.unlock()
+        let due = state.withLock { s in
+            s.now += ms
+            let now = s.now
+            let due = s.sleepers.filter { $0.value.deadline <= now }
+            for id in due.keys { s.sleepers[id] = nil }
+            return due
+        }
         for sleeper in due.values { sleeper.continuation.resume() }
     }
 
     func sleep(untilMs deadlineMs: Int64) async throws {
-        let id = lock.withLock {
-            nextId += 1
-            return nextId
+        let id = state.withLock { s in
+            s.nextId += 1
+            return s.nextId
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                lock.lock()
-                if now >= deadlineMs {
-                    lock.unlock()
-                    continuation.resume()
-                } else if Task.isCancelled {
-                    lock.unlock()
-                    continuation.resume(throwing: CancellationError())
-                } else {
-                    sleepers[id] = (deadlineMs, continuation)
-                    lock.unlock()
+                enum Outcome { case due, cancelled, waiting }
+                let outcome = state.withLock { s -> Outcome in
+                    if s.now >= deadlineMs { return .due }
+                    if Task.isCancelled { return .cancelled }
+                    s.sleepers[id] = (deadlineMs, continuation)
+                    return .waiting
+                }
+                switch outcome {
+                case .due: continuation.resume()
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .waiting: break
                 }
             }
         } onCancel: {
-            lock.lock()
-            let sleeper = sleepers.removeValue(forKey: id)
-            lock.unlock()
+            let sleeper = state.withLock { $0.sleepers.removeValue(forKey: id) }
             sleeper?.continuation.resume(throwing: CancellationError())
         }
     }
 
     var sleeperCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return sleepers.count
+        state.withLock { $0.sleepers.count }
     }
 }

@@ -9,7 +9,7 @@ import WeirStorage
 
 /// A real broker in this process: RocksDB in a temp dir, the NIO listener on an ephemeral
 /// loopback port, the same handler registry as `weir broker`.
-final class TestBroker: @unchecked Sendable {
+final class TestBroker: Sendable {
     let directory: String
     let store: LogStore
     let io: NIOThreadPool

@@ -1,6 +1,7 @@
 import Foundation
 import KafkaProtocol
 import NIOCore
+import Synchronization
 import Testing
 @testable import WeirStorage
 
@@ -202,12 +203,11 @@ import Testing
             let logs = [try #require(store.partition(TopicPartition("t", 0))),
                         try #require(store.partition(TopicPartition("t", 1)))]
             let batch = try producedBatch(records: 1, body: .pattern(200, seed: 1))
-            let failures = NSLock()
-            nonisolated(unsafe) var unexpected: [String] = []
+            let unexpected = Mutex<[String]>([])
             DispatchQueue.concurrentPerform(iterations: 4) { worker in
                 if worker == 0 {
                     usleep(2_000)
-                    do { try store.deleteTopic(name: "t") } catch { failures.withLock { unexpected.append("\(error)") } }
+                    do { try store.deleteTopic(name: "t") } catch { unexpected.withLock { $0.append("\(error)") } }
                     return
                 }
                 let log = logs[worker % 2]
@@ -219,11 +219,11 @@ import Testing
                     } catch StorageError.columnFamilyDropped(_), StorageError.rocksDB(_) {
                         // The topic went away under us: the expected outcomes.
                     } catch {
-                        failures.withLock { unexpected.append("\(error)") }
+                        unexpected.withLock { $0.append("\(error)") }
                     }
                 }
             }
-            #expect(unexpected == [])
+            #expect(unexpected.withLock { $0 } == [])
             #expect(logs[0].isDeleted && logs[1].isDeleted)
             #expect(store.topics() == [])
         }

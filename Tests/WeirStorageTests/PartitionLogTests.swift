@@ -1,6 +1,7 @@
 import Foundation
 import KafkaProtocol
 import NIOCore
+import Synchronization
 import Testing
 @testable import WeirStorage
 
@@ -63,12 +64,12 @@ import Testing
             try store.createTopic(name: "t", partitions: 1, configs: [:])
             let log = try #require(store.partition(TopicPartition("t", 0)))
             let batch = try producedBatch(records: 2, body: .pattern(20, seed: 3))
-            let results = NSLock()
-            nonisolated(unsafe) var bases: [Int64] = []
+            let results = Mutex<[Int64]>([])
             DispatchQueue.concurrentPerform(iterations: 200) { _ in
                 let r = try? log.append([batch], leaderEpoch: 0, logAppendTime: nil, sync: false)
-                results.withLock { bases.append(r?.baseOffset ?? -1) }
+                results.withLock { $0.append(r?.baseOffset ?? -1) }
             }
+            let bases = results.withLock { $0 }
             #expect(bases.sorted() == (0..<200).map { Int64($0) * 2 })
             #expect(log.logEndOffset == 400)
         }

@@ -62,7 +62,6 @@ let package = Package(
                 "KafkaProtocol", "WeirStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -116,13 +115,32 @@ let package = Package(
 
         .testTarget(
             name: "KafkaProtocolTests",
-            dependencies: ["KafkaProtocol", .product(name: "NIOTestUtils", package: "swift-nio"),
+            dependencies: ["KafkaProtocol", "CCRC32C",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOTestUtils", package: "swift-nio"),
                            .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "WeirBenchTests", dependencies: ["weir-bench", "KafkaProtocol"], swiftSettings: swiftSettings),
-        .testTarget(name: "WeirStorageTests", dependencies: ["WeirStorage", "KafkaProtocol"], swiftSettings: swiftSettings),
-        .testTarget(name: "WeirBrokerTests", dependencies: ["WeirBroker", "WeirStorage", "KafkaProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WeirBenchTests",
+            dependencies: ["weir-bench", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeirStorageTests",
+            dependencies: ["WeirStorage", "KafkaProtocol",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeirBrokerTests",
+            dependencies: ["WeirBroker", "WeirStorage", "KafkaProtocol",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "WeirServerTests",
             dependencies: ["WeirServer", "WeirClient", "WeirBroker", "WeirStorage", "KafkaProtocol",

@@ -5,12 +5,12 @@ import Foundation
 /// A thin, safe wrapper over RocksDB's C API (`<rocksdb/c.h>`, RocksDB 7.8): one open database
 /// and its column families.
 ///
-/// Thread safety: RocksDB's `DB` is thread-safe for get/put/write/iterators/flush/checkpoint and
-/// column-family creation, so this class adds no lock of its own around them. What it does add is
-/// lifetime safety: every call that passes the database or a column-family handle to C holds a
-/// shared `ReadWriteLock`, and dropping a column family or closing the database takes it
-/// exclusively before freeing those handles. A call racing a drop or close therefore throws
-/// `columnFamilyDropped` / `closed` instead of using freed memory.
+/// Thread safety: RocksDB's `DB` is thread-safe for get/put/write/iterators/flush/checkpoint,
+/// compaction, file deletion and column-family creation, so this class adds no lock of its own
+/// around them. What it does add is lifetime safety: every call that passes the database or a
+/// column-family handle to C holds a shared `ReadWriteLock`, and dropping a column family or
+/// closing the database takes it exclusively before freeing those handles. A call racing a drop
+/// or close therefore throws `columnFamilyDropped` / `closed` instead of using freed memory.
 ///
 /// On-disk layout: the database directory is plain RocksDB (CURRENT, MANIFEST-*, *.log WAL,
 /// *.sst, OPTIONS-*); what each column family holds is stated by the type that owns it.
@@ -320,6 +320,73 @@ public final class RocksDB: @unchecked Sendable {
         }
     }
 
+    /// Writes the column family's memtables to SST files and waits for it (tests, tools; the
+    /// broker leaves flushing to RocksDB).
+    public func flush(_ cf: ColumnFamily) throws {
+        try withDB(cf) { db, h in
+            let options = rocksdb_flushoptions_create()!
+            defer { rocksdb_flushoptions_destroy(options) }
+            rocksdb_flushoptions_set_wait(options, 1)
+            try withErrorPointer { rocksdb_flush_cf(db, options, h, $0) }
+        }
+    }
+
+    /// Deletes the SST files of `cf` whose every key lies in [start, end] — both ends inclusive,
+    /// as the C API passes `include_end = true` — without reading them (`DeleteFilesInRange`):
+    /// the cheap way to give back the space of a range already deleted with a range tombstone.
+    ///
+    /// Caveats (RocksDB's): level-0 files are never deleted, nor files only partly in the range,
+    /// so follow with `compactRange`. Snapshots do not protect the data (open iterators do: they
+    /// pin the files they read). A file holding a tombstone can go while older data it covered
+    /// survives in a file that straddles the range, so the caller re-applies its tombstone
+    /// afterwards. A checkpoint on the same file system hard-links the SST files: while one
+    /// exists, deleting a file here frees no disk space.
+    public func deleteFilesInRange(_ cf: ColumnFamily, from start: some ContiguousBytes,
+                                   through end: some ContiguousBytes) throws {
+        try withDB(cf) { db, h in
+            try start.withUnsafeBytes { s in
+                try end.withUnsafeBytes { e in
+                    try withErrorPointer {
+                        rocksdb_delete_file_in_range_cf(db, h, s.cChars, s.count, e.cChars, e.count, $0)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Compacts the keys of `cf` in [start, end] through every level, so that data covered by
+    /// tombstones is dropped and its files are rewritten or removed; blocks until done (seconds
+    /// for a large range: call it off any event loop and outside any lock of the caller).
+    ///
+    /// Not exclusive: automatic compactions go on meanwhile. Bottommost files in the range are
+    /// recompacted too (`kForceOptimized`), since that is where deleted batches usually sit.
+    /// The C API reports no error; an aborted compaction (`stopManualCompactions`, `close`)
+    /// simply returns early.
+    public func compactRange(_ cf: ColumnFamily, from start: some ContiguousBytes,
+                             through end: some ContiguousBytes) throws {
+        try withDB(cf) { db, h in
+            let options = rocksdb_compactoptions_create()!
+            defer { rocksdb_compactoptions_destroy(options) }
+            rocksdb_compactoptions_set_exclusive_manual_compaction(options, 0)
+            // BottommostLevelCompaction::kForceOptimized.
+            rocksdb_compactoptions_set_bottommost_level_compaction(options, 3)
+            start.withUnsafeBytes { s in
+                end.withUnsafeBytes { e in
+                    rocksdb_compact_range_cf_opt(db, h, options, s.cChars, s.count, e.cChars, e.count)
+                }
+            }
+        }
+    }
+
+    /// Aborts running manual compactions (`compactRange`) and makes later ones return at once,
+    /// for the rest of this database's life (RocksDB's `DisableManualCompaction`, which waits for
+    /// the aborted ones to stop). For shutdown: a reclaim in progress must not hold up `close`.
+    /// Automatic compactions are not affected.
+    public func stopManualCompactions() {
+        // A closed database has nothing to stop.
+        try? withDB { db in rocksdb_disable_manual_compaction(db) }
+    }
+
     /// RocksDB's estimate of the SST bytes holding keys in [start, end) (memtables excluded).
     public func approximateSize(_ cf: ColumnFamily, from start: [UInt8], to end: [UInt8]) throws -> UInt64 {
         try withDB(cf) { db, h in
@@ -343,9 +410,11 @@ public final class RocksDB: @unchecked Sendable {
         }
     }
 
-    /// Closes the database: waits for in-flight calls, destroys every column-family handle, then
-    /// the database. Later calls throw `closed`. Idempotent.
+    /// Closes the database: aborts manual compactions (a retention reclaim could otherwise hold
+    /// the shared lock for seconds), waits for in-flight calls, destroys every column-family
+    /// handle, then the database. Later calls throw `closed`. Idempotent.
     public func close() {
+        stopManualCompactions()
         lock.withWriteLock {
             guard let db else { return }
             let all = familiesLock.withLock { () -> [ColumnFamily] in

@@ -37,6 +37,6 @@ def test_acknowledged_records_survive_kill_9(broker_factory):
     p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all"})
     offsets = []
     p.produce("durable", value=b"after", partition=0, on_delivery=lambda e, m: offsets.append(m.offset()))
-    p.flush(10)
+    assert p.flush(10) == 0
     assert offsets == [2500]
     assert b.stop() == 0

@@ -3,6 +3,8 @@ group consumption with commits, and a restart in between."""
 import asyncio
 import time
 
+from confluent_kafka import Consumer, TopicPartition
+
 from conftest import create_topic
 
 
@@ -33,6 +35,10 @@ def test_kafka_python_produce_and_group_consume(broker):
     consumer.commit()
     consumer.close()
     assert got == {(i % 2, i // 2): (f"k{i}".encode(), f"value-{i}".encode()) for i in range(200)}
+
+    # The commit survives a broker restart.
+    assert broker.stop() == 0
+    broker.start()
 
     # A new member of the same group resumes after the commit: nothing is re-delivered.
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
@@ -85,3 +91,12 @@ def test_aiokafka_round_trip_with_group(broker):
         i = int(value[1:])
         assert key == str(i % 7).encode()
         assert headers == [("h", f"{i}".encode())]
+    # aiokafka's commit reached the broker: the group's offset of each partition is its end.
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "aio-group"})
+    try:
+        parts = [TopicPartition("aio", p) for p in range(3)]
+        committed = {tp.partition: tp.offset for tp in c.committed(parts, timeout=10)}
+        ends = {tp.partition: c.get_watermark_offsets(tp, timeout=10, cached=False)[1] for tp in parts}
+    finally:
+        c.close()
+    assert committed == ends and sum(ends.values()) == 300, (committed, ends)

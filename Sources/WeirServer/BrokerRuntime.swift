@@ -34,7 +34,8 @@ public enum BrokerRuntime {
         let server = KafkaServer(host: properties.listenHost, port: properties.listenPort, group: events,
                                  dispatcher: dispatcher, maxFrameBytes: config.socketRequestMaxBytes,
                                  logger: logger, onBound: onBound)
-        var services: [any Service] = [server, OffsetExpiry(groups: groups, config: config)]
+        var services: [any Service] = [server, OffsetExpiry(groups: groups, config: config),
+                                       RetentionService(store: store, topics: broker.topics, intervalMs: config.retentionCheckIntervalMs, clock: broker.clock, logger: logger)]
         if let interval = config.flushIntervalMs {
             services.append(WALFlusher(store: store, intervalMs: interval, logger: logger))
         }

@@ -1,0 +1,100 @@
+import KafkaProtocol
+import Logging
+import NIOPosix
+import ServiceLifecycle
+import WeirBroker
+import WeirStorage
+
+/// Kafka's delete retention (`retention.ms`, `retention.bytes`, `log.retention.*`): every
+/// `log.retention.check.interval.ms`, each partition of each topic whose `cleanup.policy`
+/// includes `delete` loses the oldest batches its limits no longer cover. `RetentionPolicy`
+/// decides; `PartitionLog.enforceRetention` reads the headers, deletes and gives the space back;
+/// this service only walks the partitions, with each topic's effective config and the wall clock.
+///
+/// Where it runs: on a thread of its own (a one-thread `NIOThreadPool`), never on an event loop
+/// nor on Swift's cooperative pool, because a pass blocks on RocksDB and reclaiming compacts for
+/// up to seconds. One thread also means that passes never overlap and that a long compaction
+/// takes no I/O thread from fetches.
+///
+/// Shutdown: graceful shutdown ends the wait between passes at once, a pass stops before its
+/// next partition, and a compaction in progress is aborted (`stopReclaiming`), so SIGTERM is
+/// never held up by retention. Records deleted before that stay deleted; space not yet
+/// reclaimed is left to RocksDB's own compactions.
+struct RetentionService: Service {
+    let store: LogStore
+    let topics: TopicManager
+    let intervalMs: Int64
+    let clock: WallClock
+    let logger: Logger
+
+    /// What one pass removed.
+    struct PassTotals: Equatable {
+        var partitions = 0
+        var batches = 0
+        var bytes: Int64 = 0
+    }
+
+    func run() async throws {
+        let thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(intervalMs))
+                await pass(on: thread)
+            }
+        }
+        try? await thread.shutdownGracefully()
+    }
+
+    /// One walk over every partition; logs one info line when it deleted anything.
+    @discardableResult
+    func pass(on thread: NIOThreadPool) async -> PassTotals {
+        let started = ContinuousClock.now
+        var totals = PassTotals()
+        topicLoop: for record in store.topics() {
+            let config = topics.effectiveConfig(of: record)
+            let policy = RetentionPolicy(retentionMs: config.retentionMs, retentionBytes: config.retentionBytes,
+                                         deletes: config.deleteRetention)
+            guard policy.isActive else { continue }
+            for partition in 0..<record.partitionCount {
+                if Task.isCancelled { break topicLoop }
+                let tp = TopicPartition(record.name, partition)
+                // A topic deleted and re-created under the same name since `topics()` is skipped.
+                guard let log = store.partition(tp), log.topicId == record.id else { continue }
+                let nowMs = clock.nowMs()
+                do {
+                    let outcome = try await withTaskCancellationHandler {
+                        try await thread.runIfActive { try log.enforceRetention(policy, nowMs: nowMs) }
+                    } onCancel: {
+                        log.stopReclaiming()
+                    }
+                    guard let outcome else { continue }
+                    totals.partitions += 1
+                    totals.batches += outcome.decision.batches
+                    totals.bytes += outcome.decision.bytes
+                    logger.debug("retention moved the log start offset", metadata: [
+                        "partition": "\(tp)", "logStartOffset": "\(outcome.decision.newLogStartOffset)",
+                    ])
+                    if let failure = outcome.reclaimFailure {
+                        logger.warning("retention deleted records but reclaiming their space failed",
+                                       metadata: ["partition": "\(tp)", "error": "\(failure)"])
+                    }
+                } catch StorageError.columnFamilyDropped(_), StorageError.closed {
+                    // The topic was deleted, or the broker is closing: nothing to retain.
+                    continue
+                } catch {
+                    logger.warning("retention failed on a partition", metadata: ["partition": "\(tp)", "error": "\(error)"])
+                }
+            }
+        }
+        if totals.partitions > 0 {
+            let elapsed = started.duration(to: .now).components
+            let ms = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+            logger.info("retention deleted records", metadata: [
+                "partitions": "\(totals.partitions)", "batches": "\(totals.batches)",
+                "bytes": "\(totals.bytes)", "durationMs": "\(ms)",
+            ])
+        }
+        return totals
+    }
+}

@@ -73,7 +73,7 @@ public final class KafkaConnection: Sendable {
         header.write(to: &buffer, version: R.requestHeaderVersion(version))
         request.write(to: &buffer, version: version)
         buffer.setInteger(Int32(buffer.readableBytes - 4), at: 0)
-        try await channel.eventLoop.submit {
+        try await channel.eventLoop.submit { [buffer] in
             // On the event loop, a closed channel has already run `channelInactive`, which
             // failed everything pending; a request queued now would wait forever, so fail it.
             // An open channel fails it later, in `channelInactive`, if it closes first.

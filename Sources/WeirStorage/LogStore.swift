@@ -40,6 +40,8 @@ public final class LogStore: Sendable {
     let db: RocksDB
     private let logger: Logger
     private let partitionOptions: RocksDBOptions
+    /// The options the database was opened with: they hold RocksDB's statistics.
+    private let databaseOptions: RocksDBOptions
     private let cache: BlockCache
 
     /// Open topics by name.
@@ -48,7 +50,7 @@ public final class LogStore: Sendable {
 
     private init(directory: String, options: StorageOptions, db: RocksDB, catalog: TopicCatalog,
                  offsets: OffsetStore, producerIds: ProducerIdAllocator, producers: ProducerStateStore,
-                 partitionOptions: RocksDBOptions, cache: BlockCache, logger: Logger) {
+                 partitionOptions: RocksDBOptions, databaseOptions: RocksDBOptions, cache: BlockCache, logger: Logger) {
         self.directory = directory
         self.options = options
         self.db = db
@@ -57,6 +59,7 @@ public final class LogStore: Sendable {
         self.producerIds = producerIds
         self.producers = producers
         self.partitionOptions = partitionOptions
+        self.databaseOptions = databaseOptions
         self.cache = cache
         self.logger = logger
     }
@@ -89,7 +92,8 @@ public final class LogStore: Sendable {
                                  offsets: OffsetStore(db: db, cf: offsetsCF, sync: options.syncEveryWrite),
                                  producerIds: try ProducerIdAllocator(db: db, catalog: catalogCF),
                                  producers: ProducerStateStore(db: db, cf: producersCF),
-                                 partitionOptions: partitionOptions, cache: cache, logger: logger)
+                                 partitionOptions: partitionOptions, databaseOptions: dbOptions, cache: cache,
+                                 logger: logger)
             try store.recover()
             return store
         } catch {
@@ -305,6 +309,26 @@ public final class LogStore: Sendable {
     /// entry) to `path`, which must not exist yet.
     public func checkpoint(to path: String) throws {
         try db.checkpoint(to: path)
+    }
+
+    /// RocksDB's statistics since the database opened; nil when not collected.
+    public func statistics() -> RocksDBStatistics? {
+        databaseOptions.statisticsText().map(RocksDBStatistics.init(parsing:))
+    }
+
+    /// SST files of the partition logs: at level 0 (flushed, not yet compacted) and in all.
+    public func partitionFileCounts() -> (levelZero: Int, total: Int) {
+        let logs = openTopics.withLock { $0.values.flatMap(\.logs) }
+        var levelZero = 0
+        var total = 0
+        for log in logs {
+            for level in 0...6 {
+                let n = (try? db.stringProperty(log.cf, "rocksdb.num-files-at-level\(level)")).flatMap { $0.flatMap { Int($0) } } ?? 0
+                if level == 0 { levelZero += n }
+                total += n
+            }
+        }
+        return (levelZero, total)
     }
 
     /// Bytes currently held by the shared block cache.

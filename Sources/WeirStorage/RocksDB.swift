@@ -14,6 +14,7 @@ import Foundation
 ///
 /// On-disk layout: the database directory is plain RocksDB (CURRENT, MANIFEST-*, *.log WAL,
 /// *.sst, OPTIONS-*); what each column family holds is stated by the type that owns it.
+// @unchecked: owns C handles; every use of them holds `lock` (shared), close takes it exclusively.
 public final class RocksDB: @unchecked Sendable {
     public let path: String
     let lock = ReadWriteLock()
@@ -399,6 +400,16 @@ public final class RocksDB: @unchecked Sendable {
                 }
             }
             return size
+        }
+    }
+
+    /// A text property of a column family (e.g. "rocksdb.num-files-at-level0", "rocksdb.stats");
+    /// nil when unknown.
+    public func stringProperty(_ cf: ColumnFamily, _ name: String) throws -> String? {
+        try withDB(cf) { db, h in
+            guard let value = rocksdb_property_value_cf(db, h, name) else { return nil }
+            defer { rocksdb_free(value) }
+            return String(cString: value)
         }
     }
 

@@ -35,8 +35,19 @@ public final class RocksDBOptions: @unchecked Sendable {
         // Replaying a WAL whose tail was torn by a crash must still open the database: keep every
         // complete record, drop the torn one (RocksDB's default, stated for the reader).
         rocksdb_options_set_wal_recovery_mode(o.pointer, 2 /* kPointInTimeRecovery */)
+        // RocksDB's tickers (flush and compaction bytes, stalls) for `make bench` and the metrics.
+        // The default level leaves out per-operation timers, which are what would cost.
+        if s.collectStatistics { rocksdb_options_enable_statistics(o.pointer) }
         o.applyColumnFamilySettings(s, writeBufferBytes: s.partitionWriteBufferBytes, lz4: false, cache: cache)
         return o
+    }
+
+    /// RocksDB's statistics as text; nil unless enabled (`StorageOptions.collectStatistics`).
+    /// Only meaningful on the options a database was opened with (they share the counters).
+    public func statisticsText() -> String? {
+        guard let text = rocksdb_options_statistics_get_string(pointer) else { return nil }
+        defer { rocksdb_free(text) }
+        return String(cString: text)
     }
 
     /// Settings for a partition log's column family: LZ4-compressed SST files.

@@ -42,6 +42,9 @@ public struct StorageOptions: Sendable, Equatable {
     /// up to that interval).
     public var syncEveryWrite: Bool = false
 
+    /// Keep RocksDB's statistics (flush/compaction bytes, stalls; `LogStore.statistics()`).
+    public var collectStatistics: Bool = true
+
     /// RocksDB's own info LOG files kept in the database directory.
     public var keepInfoLogFiles: Int = 5
     /// Size at which RocksDB's info LOG rolls over.

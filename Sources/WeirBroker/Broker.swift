@@ -13,6 +13,7 @@ public final class Broker: Sendable {
     public let topics: TopicManager
     public let groups: GroupCoordinator
     public let appendWaiters = AppendWaiters()
+    public let fetchSessions = FetchSessionCache()
     /// RocksDB calls run here, never on an event loop.
     public let io: IOPool
     public let clock: WallClock
@@ -35,7 +36,7 @@ public final class Broker: Sendable {
         var r = HandlerRegistry()
         r.register(ProduceHandler(store: store, topics: topics, waiters: appendWaiters, io: io, clock: clock,
                                   logger: logger, fsyncEachAppend: config.flushIntervalMessages == 1))
-        r.register(FetchHandler(store: store, waiters: appendWaiters, io: io))
+        r.register(FetchHandler(store: store, waiters: appendWaiters, sessions: fetchSessions, io: io, clock: clock))
         r.register(ListOffsetsHandler(store: store, io: io))
         r.register(MetadataHandler(config: config, store: store, topics: topics, io: io))
         r.register(OffsetCommitHandler(store: store, groups: groups, clock: clock))

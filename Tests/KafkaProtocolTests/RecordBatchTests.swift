@@ -175,20 +175,32 @@ import Testing
     }
 
     @Test func readerNeverTrapsOnMutatedBatches() throws {
-        // Every single-byte change to a valid batch, CRC check off so the record parser sees them.
+        // Every single-byte change to a valid batch. With the CRC check off the record parser sees
+        // them all: each must decode or throw (a trap fails the whole run), and both must happen.
+        // With the check on, every change to a CRC-covered byte (the CRC field and everything
+        // from the attributes on) must be refused.
+        let crcCovered = 17
         for codec in [CompressionCodec.none, .snappy] {
             var builder = RecordBatchBuilder(codec: codec, baseTimestamp: 1)
             builder.append(key: bytes("key"), value: bytes("value"), headers: [RecordHeader(key: "h", value: bytes("v"))])
             builder.append(key: nil, value: bytes("second"))
             let batch = try builder.build()
+            var decoded = 0, refused = 0
             for index in 0 ..< batch.readableBytes {
-                for replacement: UInt8 in [0x00, 0x7F, 0x80, 0xFF] {
+                for replacement: UInt8 in [0x00, 0x7F, 0x80, 0xFF] where batch.getInteger(at: index, as: UInt8.self) != replacement {
                     var mutated = batch
                     mutated.setInteger(replacement, at: index)
-                    var reader = RecordBatchReader(mutated, verifyCRC: false, maxDecompressedSize: 1 << 16)
-                    _ = try? reader.allBatches()
+                    var unchecked = RecordBatchReader(mutated, verifyCRC: false, maxDecompressedSize: 1 << 16)
+                    if (try? unchecked.allBatches()) != nil { decoded += 1 } else { refused += 1 }
+                    if index >= crcCovered {
+                        var checked = RecordBatchReader(mutated, verifyCRC: true, maxDecompressedSize: 1 << 16)
+                        #expect(throws: (any Error).self, "codec \(codec), byte \(index) = \(replacement)") {
+                            try checked.allBatches()
+                        }
+                    }
                 }
             }
+            #expect(decoded > 0 && refused > 0, "codec \(codec): \(decoded) decoded, \(refused) refused")
         }
     }
 

@@ -334,6 +334,14 @@ public final class LogStore: Sendable {
     /// Bytes currently held by the shared block cache.
     public var blockCacheUsageBytes: Int { cache.usageBytes }
 
+    /// An integer RocksDB property summed over every column family (e.g.
+    /// "rocksdb.cur-size-all-mem-tables", "rocksdb.estimate-pending-compaction-bytes"); the admin metrics.
+    public func integerPropertyTotal(_ name: String) -> UInt64 {
+        db.columnFamilyNames.reduce(0) { sum, family in
+            sum &+ ((db.columnFamily(named: family)).flatMap { try? db.integerProperty($0, name) } ?? 0)
+        }
+    }
+
     /// Closes the database. Later operations on the store or its logs throw `closed`.
     public func close() {
         db.close()

@@ -14,7 +14,12 @@ public struct BrokerProperties: Sendable {
     public var listenHost = "127.0.0.1"
     public var listenPort = 9092
     public var logDir = "./data"
+    /// `admin.listener=HOST:PORT`: the admin HTTP listener (`AdminServer`); nil (unset or empty) = off.
+    /// An empty host means 127.0.0.1.
     public var adminListener: (host: String, port: Int)? = nil
+    /// `admin.listener.allow.remote`: whether `admin.listener` may bind a non-loopback address.
+    /// The admin API has no authentication yet, so by default it is refused at startup.
+    public var adminAllowRemote = false
     public var networkThreads = 2
     public var ioThreads = 4
     public var storageWriteBufferBytes = 64 << 20
@@ -84,8 +89,10 @@ public struct BrokerProperties: Sendable {
         "num.io.threads": { $0.ioThreads = Int(try positive(int32($1, "num.io.threads"), "num.io.threads")) },
         "admin.listener": { p, v in
             if v.isEmpty { p.adminListener = nil; return }
-            p.adminListener = try hostPort(v, "admin.listener")
+            let (host, port) = try hostPort(v, "admin.listener")
+            p.adminListener = (host.isEmpty ? "127.0.0.1" : host, port)
         },
+        "admin.listener.allow.remote": { $0.adminAllowRemote = try bool($1, "admin.listener.allow.remote") },
         "weir.storage.write.buffer.bytes": {
             $0.storageWriteBufferBytes = Int(try positive(int64($1, "weir.storage.write.buffer.bytes"), "weir.storage.write.buffer.bytes"))
         },
@@ -135,6 +142,17 @@ public struct BrokerProperties: Sendable {
         let (host, port) = advertised ?? (listenHost == "0.0.0.0" ? "127.0.0.1" : listenHost, listenPort)
         broker.advertisedHost = host
         broker.advertisedPort = Int32(port)
+        if let admin = adminListener, !adminAllowRemote, !Self.isLoopback(admin.host) {
+            throw Invalid(description: "admin.listener \(admin.host):\(admin.port) is not a loopback address; the admin "
+                + "API has no authentication yet: bind 127.0.0.1, or set admin.listener.allow.remote=true")
+        }
+    }
+
+    /// localhost, 127.0.0.0/8 or ::1.
+    static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 
     public static var knownKeys: [String] { setters.keys.sorted() }

@@ -34,8 +34,18 @@ public enum BrokerRuntime {
         let server = KafkaServer(host: properties.listenHost, port: properties.listenPort, group: events,
                                  dispatcher: dispatcher, maxFrameBytes: config.socketRequestMaxBytes,
                                  logger: logger, onBound: onBound)
+        // The admin listener and its metrics exist only when admin.listener is set.
+        let metrics = properties.adminListener.map { _ in
+            BrokerMetrics(store: store, groups: groups, apiKeys: dispatcher.registry.advertised.map(\.apiKey))
+        }
         var services: [any Service] = [server, OffsetExpiry(groups: groups, config: config),
-                                       RetentionService(store: store, topics: broker.topics, intervalMs: config.retentionCheckIntervalMs, clock: broker.clock, logger: logger)]
+                                       RetentionService(store: store, topics: broker.topics, intervalMs: config.retentionCheckIntervalMs, clock: broker.clock, logger: logger,
+                                                        onPass: { metrics?.retentionPassed(batches: $0.batches, bytes: $0.bytes) })]
+        if let (host, port) = properties.adminListener, let metrics {
+            let api = AdminAPI(brokerId: config.nodeId, store: store, metrics: metrics,
+                               snapshots: try SnapshotRegistry(store: store), io: io)
+            services.append(AdminServer(host: host, port: port, group: events, api: api, logger: logger))
+        }
         if let interval = config.flushIntervalMs {
             services.append(WALFlusher(store: store, intervalMs: interval, logger: logger))
         }

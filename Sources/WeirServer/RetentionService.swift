@@ -26,6 +26,8 @@ struct RetentionService: Service {
     let intervalMs: Int64
     let clock: WallClock
     let logger: Logger
+    /// Told after every pass (the admin listener's metrics count passes and what they deleted).
+    var onPass: @Sendable (PassTotals) -> Void = { _ in }
 
     /// What one pass removed.
     struct PassTotals: Equatable {
@@ -40,7 +42,7 @@ struct RetentionService: Service {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try await Task.sleep(for: .milliseconds(intervalMs))
-                await pass(on: thread)
+                onPass(await pass(on: thread))
             }
         }
         try? await thread.shutdownGracefully()

@@ -1,0 +1,106 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// One admin connection, behind NIOHTTP1's server pipeline (parser, encoder, pipelining
+/// assistance — one request at a time, answers in order — and 400 on unparseable HTTP).
+/// Collects a request's head and body (at most `AdminAPI.maxBodyBytes`, else 413), asks
+/// `AdminAPI` off the event loop, and writes the answer with Content-Length; keep-alive as the
+/// client asks.
+///
+/// Where authentication will go: a bearer-token check (`admin.token`) belongs in `requestEnded`,
+/// before `AdminAPI.respond`, answering 401; TLS is a handler added in front of the HTTP codec
+/// in `AdminServer`. Neither is here yet, which is why the listener is loopback-only by default.
+final class AdminHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let api: AdminAPI
+    private let connections: ConnectionRegistry
+    private let logger: Logger
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    private var tooLarge = false
+    private var id = 0
+
+    init(api: AdminAPI, connections: ConnectionRegistry, logger: Logger) {
+        self.api = api
+        self.connections = connections
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        id = connections.add(context.channel)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connections.remove(id)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body.clear()
+            tooLarge = false
+        case .body(var chunk):
+            if body.readableBytes + chunk.readableBytes > AdminAPI.maxBodyBytes {
+                tooLarge = true
+            } else {
+                body.writeBuffer(&chunk)
+            }
+        case .end:
+            requestEnded(context: context)
+        }
+    }
+
+    private func requestEnded(context: ChannelHandlerContext) {
+        guard let head else { return }
+        self.head = nil
+        guard connections.begin(id) else {
+            context.close(promise: nil)
+            return
+        }
+        if tooLarge {
+            write(.error(.payloadTooLarge, "request body over \(AdminAPI.maxBodyBytes) bytes"), for: head, context: context)
+            return
+        }
+        let (api, body) = (self.api, self.body)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        Task {
+            let response = await api.respond(method: head.method, uri: head.uri, body: body)
+            eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.write(response, for: head, context: context)
+            }
+        }
+    }
+
+    private func write(_ response: AdminResponse, for request: HTTPRequestHead, context: ChannelHandlerContext) {
+        if response.status.code >= 500 {
+            logger.warning("admin request failed", metadata: [
+                "request": "\(request.method.rawValue) \(request.uri)", "status": "\(response.status.code)",
+            ])
+        }
+        let open = connections.end(id)  // false: the listener is shutting down
+        let keepAlive = request.isKeepAlive && open
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: response.contentType)
+        headers.add(name: "Content-Length", value: "\(response.body.count)")
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: response.status,
+                                                               headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))),
+                      promise: nil)
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}

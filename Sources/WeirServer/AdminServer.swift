@@ -1,0 +1,72 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// The admin HTTP listener (`admin.listener=HOST:PORT`) as a ServiceLifecycle `Service`:
+/// NIOHTTP1's server pipeline, then `AdminHTTPHandler`, answering from `AdminAPI`.
+///
+/// Protection: it binds only where `admin.listener` says, and `BrokerProperties` refuses a
+/// non-loopback address unless `admin.listener.allow.remote=true` — the API has no
+/// authentication yet, and it can write a checkpoint anywhere the broker may write.
+///
+/// Graceful shutdown (SIGTERM) as `KafkaServer`: stop accepting, close idle connections, let a
+/// request in hand (a snapshot) finish, return once every connection has closed — so that the
+/// database is not closed under a checkpoint.
+public final class AdminServer: Service, Sendable {
+    private let host: String
+    private let port: Int
+    private let group: any EventLoopGroup
+    private let api: AdminAPI
+    private let logger: Logger
+    private let connections = ConnectionRegistry()
+    private let boundPort = NIOLockedValueBox<Int?>(nil)
+    private let onBound: @Sendable (Int) -> Void
+
+    public init(host: String, port: Int, group: any EventLoopGroup, api: AdminAPI, logger: Logger,
+                onBound: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.host = host
+        self.port = port
+        self.group = group
+        self.api = api
+        self.logger = logger
+        self.onBound = onBound
+    }
+
+    /// The port actually bound (useful with port 0 in tests).
+    public var localPort: Int? { boundPort.withLockedValue { $0 } }
+
+    public func run() async throws {
+        let (api, connections, logger) = (self.api, self.connections, self.logger)
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 16)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { child in
+                child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try child.pipeline.syncOperations.addHandler(
+                        AdminHTTPHandler(api: api, connections: connections, logger: logger))
+                }
+            }
+            .bind(host: host, port: port).get()
+        let port = server.localAddress?.port ?? self.port
+        boundPort.withLockedValue { $0 = port }
+        logger.info("admin listening", metadata: ["address": "\(host):\(port)"])
+        onBound(port)
+
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                try? await server.closeFuture.get()
+            } onGracefulShutdown: {
+                server.close(promise: nil)
+            }
+        } onCancel: {
+            server.close(promise: nil)
+        }
+        connections.shutdown()
+        await connections.allClosed()
+        logger.info("admin listener closed")
+    }
+}

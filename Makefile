@@ -30,7 +30,7 @@ build: deps
 
 run: build
 	mkdir -p data
-	.build/release/weir broker config/server.properties
+	.build/release/weir broker config/server.properties --override admin.listener=127.0.0.1:9644
 
 test-deps: deps
 	$(call apt_install,$(TEST_PKGS))

@@ -70,3 +70,13 @@ extern "C" void weir_rocksdb_drop_column_families(rocksdb_t* db, rocksdb_column_
     for (int i = 0; i < count; i++) reps.push_back(handles[i]->rep);
     SaveError(errptr, db->rep->DropColumnFamilies(reps));
 }
+
+// DB::PauseBackgroundWork / ContinueBackgroundWork (no C API in 7.8): tests hold a write stall
+// in place with them (a paused flush leaves full memtables, and RocksDB stops writes).
+extern "C" void weir_rocksdb_pause_background_work(rocksdb_t* db, char** errptr) {
+    SaveError(errptr, db->rep->PauseBackgroundWork());
+}
+
+extern "C" void weir_rocksdb_continue_background_work(rocksdb_t* db, char** errptr) {
+    SaveError(errptr, db->rep->ContinueBackgroundWork());
+}

@@ -14,6 +14,7 @@ public final class Broker: Sendable {
     public let groups: GroupCoordinator
     public let appendWaiters = AppendWaiters()
     public let fetchSessions = FetchSessionCache()
+    public let storageHealth: StorageHealth
     /// RocksDB calls run here, never on an event loop.
     public let io: IOPool
     public let clock: WallClock
@@ -28,6 +29,7 @@ public final class Broker: Sendable {
         self.io = IOPool(io)
         self.clock = clock
         self.logger = logger
+        self.storageHealth = StorageHealth(logger: logger)
     }
 
     /// Every API Weir serves. ApiVersions advertises exactly this table.
@@ -35,7 +37,8 @@ public final class Broker: Sendable {
         let (config, store, topics, groups, io, clock, logger) = (config, store, topics, groups, io, clock, logger)
         var r = HandlerRegistry()
         r.register(ProduceHandler(store: store, topics: topics, waiters: appendWaiters, io: io, clock: clock,
-                                  logger: logger, fsyncEachAppend: config.flushIntervalMessages == 1))
+                                  health: storageHealth, logger: logger,
+                                  fsyncEachAppend: config.flushIntervalMessages == 1))
         r.register(FetchHandler(store: store, waiters: appendWaiters, sessions: fetchSessions, io: io, clock: clock))
         r.register(ListOffsetsHandler(store: store, io: io))
         r.register(MetadataHandler(config: config, store: store, topics: topics, io: io))

@@ -111,10 +111,12 @@ public final class PartitionLog: Sendable {
     ///   - logAppendTime: for LogAppendTime topics, the broker time stamped into each batch; nil
     ///     keeps the producer's CreateTime timestamps.
     ///   - sync: fsync the WAL before returning (also done when `syncEveryWrite` is set).
+    ///   - noSlowdown: fail with `StorageError.writeStalled`, writing nothing, rather than wait
+    ///     while RocksDB stalls writes (the event loop's appends; the I/O pool then retries).
     /// - Throws: `ProducerStateError` (carrying the Kafka error code) for a stale producer epoch
     ///   or an out-of-order sequence; nothing is written then.
     public func append(_ batches: [ProducedBatch], leaderEpoch: Int32, logAppendTime: Int64?,
-                       sync: Bool) throws -> AppendResult {
+                       sync: Bool, noSlowdown: Bool = false) throws -> AppendResult {
         try state.withLock { s in
             let first = s.end
             var next = s.end
@@ -164,7 +166,7 @@ public final class PartitionLog: Sendable {
                                       producerId: producerId, in: writeBatch)
             }
             if writeBatch.count > 0 {
-                try db.write(writeBatch, sync: sync || syncEveryWrite)
+                try db.write(writeBatch, sync: sync || syncEveryWrite, noSlowdown: noSlowdown)
             }
             s.end = next
             // Single broker: everything written is committed. Replication will move this

@@ -26,6 +26,8 @@ public final class RocksDB: @unchecked Sendable {
     private let familiesLock = NSLock()
     private let writeOptions: OpaquePointer
     private let syncWriteOptions: OpaquePointer
+    /// Unsynced writes that fail at once (`Incomplete`) instead of waiting out a write stall.
+    private let noSlowdownWriteOptions: OpaquePointer
     private let readOptions: OpaquePointer
     /// Kept for the database's lifetime: the options it was opened with.
     private let options: RocksDBOptions
@@ -39,6 +41,8 @@ public final class RocksDB: @unchecked Sendable {
         writeOptions = rocksdb_writeoptions_create()
         syncWriteOptions = rocksdb_writeoptions_create()
         rocksdb_writeoptions_set_sync(syncWriteOptions, 1)
+        noSlowdownWriteOptions = rocksdb_writeoptions_create()
+        rocksdb_writeoptions_set_no_slowdown(noSlowdownWriteOptions, 1)
         readOptions = rocksdb_readoptions_create()
     }
 
@@ -46,6 +50,7 @@ public final class RocksDB: @unchecked Sendable {
         close()
         rocksdb_writeoptions_destroy(writeOptions)
         rocksdb_writeoptions_destroy(syncWriteOptions)
+        rocksdb_writeoptions_destroy(noSlowdownWriteOptions)
         rocksdb_readoptions_destroy(readOptions)
     }
 
@@ -267,9 +272,20 @@ public final class RocksDB: @unchecked Sendable {
     /// Applies the batch atomically. Always through the WAL; `sync` fsyncs the WAL before returning.
     /// Fails (applying nothing) when the batch names a column family dropped since it was built.
     public func write(_ batch: WriteBatch, sync: Bool) throws {
-        let wo = sync ? syncWriteOptions : writeOptions
+        try write(batch, sync: sync, noSlowdown: false)
+    }
+
+    /// Writes `batch` atomically. With `noSlowdown` (and not `sync`), a write that RocksDB would
+    /// delay or stop — too many L0 files, too much pending compaction, memtables full — fails at
+    /// once with `StorageError.writeStalled` and writes nothing, so an event loop never waits.
+    public func write(_ batch: WriteBatch, sync: Bool, noSlowdown: Bool) throws {
+        let wo = sync ? syncWriteOptions : noSlowdown ? noSlowdownWriteOptions : writeOptions
         try withDB { db in
-            try withErrorPointer { rocksdb_write(db, wo, batch.pointer, $0) }
+            do {
+                try withErrorPointer { rocksdb_write(db, wo, batch.pointer, $0) }
+            } catch StorageError.rocksDB(let message) where noSlowdown && message.hasPrefix("Result incomplete") {
+                throw StorageError.writeStalled
+            }
         }
     }
 
@@ -403,6 +419,16 @@ public final class RocksDB: @unchecked Sendable {
         }
     }
 
+    /// Pauses flushes and compactions until `continueBackgroundWork()` (tests: a write stall
+    /// that stays put).
+    func pauseBackgroundWork() throws {
+        try withDB { db in try withErrorPointer { weir_rocksdb_pause_background_work(db, $0) } }
+    }
+
+    func continueBackgroundWork() throws {
+        try withDB { db in try withErrorPointer { weir_rocksdb_continue_background_work(db, $0) } }
+    }
+
     /// A text property of a column family (e.g. "rocksdb.num-files-at-level0", "rocksdb.stats");
     /// nil when unknown.
     public func stringProperty(_ cf: ColumnFamily, _ name: String) throws -> String? {
@@ -458,6 +484,42 @@ public final class RocksDB: @unchecked Sendable {
             }
             return try body(db, h)
         }
+    }
+
+    // MARK: Read-only open
+
+    /// Opens the database at `path` read-only (`DB::OpenForReadOnly`) with exactly these column
+    /// families; RocksDB refuses unless every existing family is named, so list them first.
+    /// `default` is added with `options` when not listed.
+    ///
+    /// A read-only open takes no LOCK file, so it works while a broker has the database open:
+    /// it reads the MANIFEST, the SST files and replays the WAL into memory, giving a view as of
+    /// the open (what the broker writes later is not seen). It writes nothing, not even an info
+    /// LOG. Every write through it fails with RocksDB's "Not supported" error.
+    public static func openReadOnly(path: String, options: RocksDBOptions,
+                                    columnFamilies: [(name: String, options: RocksDBOptions)]) throws -> RocksDB {
+        var all = columnFamilies
+        if !all.contains(where: { $0.name == defaultColumnFamily }) {
+            all.insert((defaultColumnFamily, options), at: 0)
+        }
+        guard all.count <= Int(Int32.max) else { throw StorageError.invalidArgument("too many column families") }
+        let cNames = all.map { strdup($0.name) }
+        defer { cNames.forEach { free($0) } }
+        let namePointers: [UnsafePointer<CChar>?] = cNames.map { $0.map { UnsafePointer($0) } }
+        let optionPointers: [OpaquePointer?] = all.map { $0.options.pointer }
+        var handles = [OpaquePointer?](repeating: nil, count: all.count)
+        let db = try withErrorPointer { err in
+            // 0: a WAL is allowed (a running broker's, or one not yet flushed): it is replayed.
+            rocksdb_open_for_read_only_column_families(options.pointer, path, Int32(all.count), namePointers,
+                                                       optionPointers, &handles, 0, err)
+        }
+        guard let db else { throw StorageError.rocksDB("read-only open \(path) returned no database") }
+        let wrapper = RocksDB(path: path, db: db, options: options)
+        for (i, entry) in all.enumerated() {
+            guard let h = handles[i] else { continue }
+            wrapper.families[entry.name] = ColumnFamily(name: entry.name, handle: h, lock: wrapper.lock)
+        }
+        return wrapper
     }
 }
 

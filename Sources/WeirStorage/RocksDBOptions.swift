@@ -70,6 +70,9 @@ public final class RocksDBOptions: @unchecked Sendable {
         rocksdb_options_set_write_buffer_size(pointer, writeBufferBytes)
         rocksdb_options_set_arena_block_size(pointer, s.arenaBlockBytes)
         rocksdb_options_set_max_write_buffer_number(pointer, 2)
+        rocksdb_options_set_level0_slowdown_writes_trigger(pointer, s.level0SlowdownWritesTrigger)
+        rocksdb_options_set_level0_stop_writes_trigger(pointer, s.level0StopWritesTrigger)
+        rocksdb_options_set_disable_auto_compactions(pointer, s.autoCompactions ? 0 : 1)
         rocksdb_options_set_compression(pointer, Int32(lz4 ? rocksdb_lz4_compression : rocksdb_no_compression))
         let table = rocksdb_block_based_options_create()
         defer { rocksdb_block_based_options_destroy(table) }

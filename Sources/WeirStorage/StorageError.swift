@@ -1,7 +1,8 @@
 /// Errors of the storage layer. The broker maps them to Kafka error codes: `offsetOutOfRange`
 /// → OFFSET_OUT_OF_RANGE, `unknownTopic`/`columnFamilyDropped` → UNKNOWN_TOPIC_OR_PARTITION,
 /// `topicExists` → TOPIC_ALREADY_EXISTS, `invalidArgument` → INVALID_REQUEST (or the more
-/// specific code the caller knows), everything else → KAFKA_STORAGE_ERROR.
+/// specific code the caller knows), everything else (a full disk, an I/O error) → KAFKA_STORAGE_ERROR,
+/// which clients retry.
 public enum StorageError: Error, Equatable, CustomStringConvertible {
     /// RocksDB reported a failure (`char** errptr`); the message is RocksDB's own.
     case rocksDB(String)
@@ -19,6 +20,9 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     case invalidArgument(String)
     /// Bytes read back from disk are not what this layer wrote (wrong key size, truncated batch …).
     case corrupt(String)
+    /// A `noSlowdown` write found RocksDB stalling writes; nothing was written. Retry where
+    /// waiting is allowed (the I/O pool).
+    case writeStalled
 
     public var description: String {
         switch self {
@@ -31,6 +35,7 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
             return "offset \(requested) out of range [\(start), \(end)]"
         case .invalidArgument(let what): return "invalid argument: \(what)"
         case .corrupt(let what): return "corrupt data: \(what)"
+        case .writeStalled: return "write stalled"
         }
     }
 }

@@ -42,6 +42,14 @@ public struct StorageOptions: Sendable, Equatable {
     /// up to that interval).
     public var syncEveryWrite: Bool = false
 
+    /// L0 files in one column family at which RocksDB slows writes down, and at which it stops
+    /// them (`level0_slowdown_writes_trigger` / `level0_stop_writes_trigger`; RocksDB's defaults).
+    /// Produce on the event loop never waits for either: it moves to the I/O pool instead.
+    public var level0SlowdownWritesTrigger: Int32 = 20
+    public var level0StopWritesTrigger: Int32 = 36
+    /// Background compactions on (tests turn them off to hold a stall in place).
+    public var autoCompactions: Bool = true
+
     /// Keep RocksDB's statistics (flush/compaction bytes, stalls; `LogStore.statistics()`).
     public var collectStatistics: Bool = true
 

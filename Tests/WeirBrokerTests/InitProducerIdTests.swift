@@ -77,7 +77,8 @@ import WeirStorage
             try broker.store.createTopic(name: "t", partitions: 1, configs: [:])
             let id = try await Self.initId(broker).producerId
             let handler = ProduceHandler(store: broker.store, topics: broker.topics, waiters: AppendWaiters(), io: broker.io,
-                                         clock: .fixed(1_700_000_000_000), logger: GroupTest.logger, fsyncEachAppend: false)
+                                         clock: .fixed(1_700_000_000_000), health: StorageHealth(logger: GroupTest.logger),
+                                         logger: GroupTest.logger, fsyncEachAppend: false)
 
             func produce(_ batches: [ByteBuffer]) async throws -> ProduceResponse.PartitionProduceResponse {
                 var records = ByteBuffer()

@@ -35,6 +35,10 @@ void weir_rocksdb_create_column_families(rocksdb_t* db, const rocksdb_options_t*
 void weir_rocksdb_drop_column_families(rocksdb_t* db, rocksdb_column_family_handle_t** handles, int count,
                                        char** errptr);
 
+/// Stops and resumes RocksDB's flushes and compactions (waiting for running ones to finish).
+void weir_rocksdb_pause_background_work(rocksdb_t* db, char** errptr);
+void weir_rocksdb_continue_background_work(rocksdb_t* db, char** errptr);
+
 #ifdef __cplusplus
 }
 #endif

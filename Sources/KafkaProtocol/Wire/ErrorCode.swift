@@ -54,6 +54,7 @@ public enum ErrorCode: Int16, Sendable, Error {
     case invalidTransactionTimeout = 50
     case concurrentTransactions = 51
     case transactionalIdAuthorizationFailed = 53
+    case kafkaStorageError = 56
     case unknownProducerId = 59
     case reassignmentInProgress = 60
     case nonEmptyGroup = 68

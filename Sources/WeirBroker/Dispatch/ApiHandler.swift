@@ -14,10 +14,13 @@ public protocol ApiHandler: Sendable {
     func handle(_ request: Request, context: RequestContext) async throws -> Request.Response?
 }
 
-/// A handler's answer on the event loop: the response (nil: none is due), or "later".
+/// A handler's answer on the event loop: the response (nil: none is due); "later" (run
+/// `handle` off the loop); or "continue later" with work that finishes what the loop began
+/// (a Produce whose appends RocksDB would have stalled).
 public enum Immediate<Response> {
     case now(Response?)
     case later
+    case continueLater(@Sendable () async throws -> Response?)
 }
 
 extension ApiHandler {
@@ -62,6 +65,11 @@ public struct AnyApiHandler: Sendable {
             case .later:
                 return .later {
                     guard let response = try await handler.handle(request, context: context) else { return nil }
+                    return Self.frame(response, context: context, allocator: allocator)
+                }
+            case .continueLater(let work):
+                return .later {
+                    guard let response = try await work() else { return nil }
                     return Self.frame(response, context: context, allocator: allocator)
                 }
             }

@@ -27,64 +27,94 @@ struct ProduceHandler: ApiHandler {
     let waiters: AppendWaiters
     let io: IOPool
     let clock: WallClock
+    let health: StorageHealth
     let logger: Logger
     let fsyncEachAppend: Bool
     var versions: ClosedRange<Int16> { 3...9 }
 
+    /// On the event loop, appends are written with `noSlowdown`: should RocksDB be stalling
+    /// writes (too many L0 files, memtables full), the partitions it refused are appended on the
+    /// I/O pool instead, where waiting blocks nobody else, and the answer follows from there.
     func handleImmediately(_ request: ProduceRequest, context: RequestContext) -> Immediate<ProduceResponse> {
-        fsyncEachAppend ? .later : .now(produce(request, context: context))
+        if fsyncEachAppend { return .later }
+        let (partial, stalled) = produce(request, context: context, inline: true)
+        guard !stalled.isEmpty else { return .now(request.acks == 0 ? nil : partial) }
+        return .continueLater { [self] in
+            try await io.run {
+                var response = partial
+                let now = clock.nowMs()
+                for (t, p) in stalled {
+                    let topic = request.topicData[t]
+                    let config = store.topic(named: topic.name).map { topics.effectiveConfig(of: $0) }
+                    response.responses[t].partitionResponses[p] = append(
+                        topic.partitionData[p], topic: topic.name, config: config, now: now, context: context,
+                        inline: false).response
+                }
+                return request.acks == 0 ? nil : response
+            }
+        }
     }
 
     func handle(_ request: ProduceRequest, context: RequestContext) async throws -> ProduceResponse? {
-        try await io.run { produce(request, context: context) }
+        try await io.run {
+            let response = produce(request, context: context, inline: false).response
+            return request.acks == 0 ? nil : response
+        }
     }
 
-    /// Validates, appends and answers; nil for acks=0.
-    func produce(_ request: ProduceRequest, context: RequestContext) -> ProduceResponse? {
+    /// Validates, appends and answers. `inline`: on the event loop; the partitions RocksDB
+    /// refused to write without stalling come back in `stalled` (topic index, partition index),
+    /// their answers still to be filled in.
+    func produce(_ request: ProduceRequest, context: RequestContext,
+                 inline: Bool) -> (response: ProduceResponse, stalled: [(Int, Int)]) {
         guard [-1, 0, 1].contains(request.acks) else {
-            return errorResponse(request, .invalidRequiredAcks)
+            return (errorResponse(request, .invalidRequiredAcks), [])
         }
         let now = clock.nowMs()
         var response = ProduceResponse()
+        var stalled: [(Int, Int)] = []
         response.responses.reserveCapacity(request.topicData.count)
-        for topic in request.topicData {
+        for (t, topic) in request.topicData.enumerated() {
             let effective = store.topic(named: topic.name).map { topics.effectiveConfig(of: $0) }
             var partitions: [ProduceResponse.PartitionProduceResponse] = []
             partitions.reserveCapacity(topic.partitionData.count)
-            for p in topic.partitionData {
-                partitions.append(append(p, topic: topic.name, config: effective, now: now, context: context))
+            for (i, p) in topic.partitionData.enumerated() {
+                let (r, didStall) = append(p, topic: topic.name, config: effective, now: now, context: context, inline: inline)
+                if didStall { stalled.append((t, i)) }
+                partitions.append(r)
             }
             response.responses.append(.init(name: topic.name, partitionResponses: partitions))
         }
-        return request.acks == 0 ? nil : response
+        return (response, stalled)
     }
 
     /// One partition: validate its batch, append it, wake fetches waiting on it.
     private func append(_ p: ProduceRequest.PartitionProduceData, topic: String, config: EffectiveTopicConfig?,
-                        now: Int64, context: RequestContext) -> ProduceResponse.PartitionProduceResponse {
+                        now: Int64, context: RequestContext,
+                        inline: Bool) -> (response: ProduceResponse.PartitionProduceResponse, stalled: Bool) {
         var r = ProduceResponse.PartitionProduceResponse(index: p.index, baseOffset: -1)
         let tp = TopicPartition(topic, p.index)
         guard let config, let log = store.partition(tp) else {
             r.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
-            return r
+            return (r, false)
         }
         let batches: [ProducedBatch]
         switch ProducedBatch.validate(p.records ?? ByteBuffer(), maxBatchBytes: config.maxMessageBytes) {
         case .success(let valid) where valid.count != 1:
-            return refused(r, tp, .invalidRecord,
+            return (refused(r, tp, .invalidRecord,
                            "Produce requests with version 3 and above must have exactly one record batch per partition; got \(valid.count)",
-                           context)
+                           context), false)
         case .success(let valid) where context.apiVersion < 7 && valid.contains { $0.header.compression == .zstd }:
             // zstd needs Produce v7+ (KIP-110): older clients could not read it back.
-            return refused(r, tp, .unsupportedCompressionType, "zstd needs Produce v7 or later", context)
+            return (refused(r, tp, .unsupportedCompressionType, "zstd needs Produce v7 or later", context), false)
         case .success(let valid):
             batches = valid
         case .failure(let failure):
-            return refused(r, tp, failure.code, failure.message, context)
+            return (refused(r, tp, failure.code, failure.message, context), false)
         }
         do {
             let result = try log.append(batches, leaderEpoch: 0, logAppendTime: config.logAppendTime ? now : nil,
-                                        sync: fsyncEachAppend)
+                                        sync: fsyncEachAppend, noSlowdown: inline)
             r.baseOffset = result.baseOffset
             r.logAppendTimeMs = result.logAppendTime
             r.logStartOffset = result.logStartOffset
@@ -95,9 +125,22 @@ struct ProduceHandler: ApiHandler {
             } else {
                 waiters.appended(tp)
             }
-            return r
+            health.succeeded()
+            return (r, false)
+        } catch StorageError.writeStalled where inline {
+            return (r, true)
+        } catch let error as StorageError {
+            // A failing disk fails every request: one log line per episode, not one per request.
+            let code = ErrorCode(storageError: error)
+            if health.failed("\(error)") {
+                logger.error("storage failing; answering produce with \(code.logDescription) until it recovers",
+                             metadata: ["partition": "\(tp)", "error": "\(error)"])
+            }
+            r.errorCode = code.rawValue
+            r.errorMessage = "\(error)"
+            return (r, false)
         } catch {
-            return refused(r, tp, ErrorCode(storageError: error), "\(error)", context)
+            return (refused(r, tp, ErrorCode(storageError: error), "\(error)", context), false)
         }
     }
 

@@ -205,6 +205,15 @@ import WeirStorage
         #expect(seen.calls.withLock { $0.count } == 1)
         _ = try await work()
         #expect(seen.calls.withLock { $0.map { "\($0.0)/\($0.1)/\($0.2)" } } == ["18/30/12", "1/50/108"])
+
+        // Without an observer, off-loop work stays off-loop and answers what it answered.
+        let none: any RequestObserver = NoRequestObserver()
+        let work2: @Sendable () async throws -> ResponseBytes? = { .single(ByteBuffer(repeating: 3, count: 5)) }
+        guard case .later(let unwrapped) = none.observing(.later(work2), apiKey: 1, requestBytes: 1, startedNanos: started) else {
+            Issue.record("NoRequestObserver changed the dispatch")
+            return
+        }
+        #expect(try await unwrapped()?.byteCount == 5)
     }
 
     @Test func adminListenerIsLoopbackUnlessAllowed() throws {

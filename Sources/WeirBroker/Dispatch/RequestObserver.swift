@@ -16,6 +16,9 @@ public protocol RequestObserver: Sendable {
     ///   - responseBytes: the response frame on the wire, its size prefix included; 0 when no
     ///     response is sent (Produce with acks=0).
     func requestCompleted(apiKey: Int16, durationNanos: Int64, requestBytes: Int, responseBytes: Int)
+
+    /// `dispatch`, made to report its completion (see the default implementation).
+    func observing(_ dispatch: Dispatch, apiKey: Int16, requestBytes: Int, startedNanos: UInt64) -> Dispatch
 }
 
 /// Observes nothing.
@@ -24,6 +27,12 @@ public struct NoRequestObserver: RequestObserver {
 
     @inlinable
     public func requestCompleted(apiKey: Int16, durationNanos: Int64, requestBytes: Int, responseBytes: Int) {}
+
+    /// `dispatch` unchanged: no wrapping closure for off-loop work.
+    @inlinable
+    public func observing(_ dispatch: Dispatch, apiKey: Int16, requestBytes: Int, startedNanos: UInt64) -> Dispatch {
+        dispatch
+    }
 }
 
 extension RequestObserver {

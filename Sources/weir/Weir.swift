@@ -12,6 +12,8 @@ struct Weir: AsyncParsableCommand {
             ConsoleProducerCommand.self,
             ConsoleConsumerCommand.self,
             ConsumerGroupsCommand.self,
+            LogCommand.self,
+            SnapshotCommand.self,
         ]
     )
 }

@@ -30,16 +30,20 @@ public enum BrokerRuntime {
                                 maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs),
             offsets: store.offsets, logger: logger)
         let broker = Broker(config: config, store: store, groups: groups, io: io, logger: logger)
-        let dispatcher = RequestDispatcher(registry: broker.makeRegistry(), logger: logger)
+        let registry = broker.makeRegistry()
+        // The admin listener and its metrics exist only when admin.listener is set.
+        let metrics = properties.adminListener.map { _ in
+            BrokerMetrics(store: store, groups: groups, apiKeys: registry.advertised.map(\.apiKey))
+        }
+        let dispatcher = RequestDispatcher(registry: registry, logger: logger,
+                                           observer: metrics?.requests ?? NoRequestObserver())
         let server = KafkaServer(host: properties.listenHost, port: properties.listenPort, group: events,
                                  dispatcher: dispatcher, maxFrameBytes: config.socketRequestMaxBytes,
                                  logger: logger, onBound: onBound)
-        // The admin listener and its metrics exist only when admin.listener is set.
-        let metrics = properties.adminListener.map { _ in
-            BrokerMetrics(store: store, groups: groups, apiKeys: dispatcher.registry.advertised.map(\.apiKey))
-        }
         var services: [any Service] = [server, OffsetExpiry(groups: groups, config: config),
-                                       RetentionService(store: store, topics: broker.topics, intervalMs: config.retentionCheckIntervalMs, clock: broker.clock, logger: logger,
+                                       RetentionService(store: store, topics: broker.topics,
+                                                        intervalMs: config.retentionCheckIntervalMs,
+                                                        clock: broker.clock, logger: logger,
                                                         onPass: { metrics?.retentionPassed(batches: $0.batches, bytes: $0.bytes) })]
         if let (host, port) = properties.adminListener, let metrics {
             let api = AdminAPI(brokerId: config.nodeId, store: store, metrics: metrics,

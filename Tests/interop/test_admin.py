@@ -68,6 +68,16 @@ def test_health_and_metrics(broker_factory):
     assert 'weir_partition_log_end_offset{topic="m",partition="1"} 25.0' in lines
     assert 'weir_partition_log_end_offset{topic="m",partition="0"} 0.0' in lines
     assert all(line.startswith(("#", "weir_")) for line in lines if line)
+    # Every request is observed: the 25 acks=all produces (linger 0, flushed) are at least one
+    # Produce request each way, with bytes counted.
+    def metric(prefix):
+        found = [line for line in lines if line.startswith(prefix)]
+        assert len(found) == 1, (prefix, found)
+        return float(found[0].rsplit(" ", 1)[1])
+    assert metric('weir_request_duration_seconds_count{api="Produce"}') >= 1
+    assert metric('weir_request_bytes_total{api="Produce"}') > 25 * 2
+    assert metric('weir_response_bytes_total{api="Produce"}') > 0
+    assert metric('weir_request_duration_seconds_count{api="ApiVersions"}') >= 1
 
     assert http(port, "GET", "/nope")[0] == 404
     assert http(port, "DELETE", "/health")[0] == 405

@@ -12,15 +12,19 @@ public struct RequestDispatcher: Sendable {
 
     public let registry: HandlerRegistry
     let logger: Logger
+    /// Told about each answered request (the admin listener's metrics); a no-op by default.
+    let observer: any RequestObserver
 
-    public init(registry: HandlerRegistry, logger: Logger) {
+    public init(registry: HandlerRegistry, logger: Logger, observer: any RequestObserver = NoRequestObserver()) {
         self.registry = registry
         self.logger = logger
+        self.observer = observer
     }
 
     /// Runs on the connection's event loop: decodes the request and either answers it there or
     /// returns the work to do off the loop. Throws `Rejected` for anything malformed.
     public func dispatch(_ frame: ByteBuffer, clientHost: String, allocator: ByteBufferAllocator) throws -> Dispatch {
+        let startedNanos = NIODeadline.now().uptimeNanoseconds
         let original = frame
         var frame = frame
         guard let apiKey = frame.getInteger(at: frame.readerIndex, endianness: .big, as: Int16.self),
@@ -50,7 +54,8 @@ public struct RequestDispatcher: Sendable {
         let context = RequestContext(apiVersion: apiVersion, correlationId: correlationId,
                                      clientId: header.clientId, clientHost: clientHost)
         do {
-            return try handler.dispatch(&frame, context: context, allocator: allocator)
+            return observer.observing(try handler.dispatch(&frame, context: context, allocator: allocator),
+                                      apiKey: apiKey, requestBytes: original.readableBytes + 4, startedNanos: startedNanos)
         } catch let error as ProtocolError {
             throw Rejected(description: "\(handler.apiKey.name) v\(apiVersion) from \(header.clientId ?? "-"): \(error) "
                                       + "(request starts \(original.hexPrefix(96)))")

@@ -34,7 +34,7 @@ struct LogDumpCommand: ParsableCommand {
         printed), 2 usage.
 
         Example:
-          weir log dump --data-dir ./data --topic orders --partition 0 --from 1000 --max 10
+          weir log dump --data-dir ./data --topic orders --partition 0 --max 10
         """
     )
 

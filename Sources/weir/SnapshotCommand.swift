@@ -17,7 +17,7 @@ struct SnapshotCommand: ParsableCommand {
         to another file system or machine.
 
         Example:
-          weir snapshot create --data-dir ./data --to /mnt/backup/weir-2024-06-01
+          weir snapshot create --data-dir ./data --to ./snapshots/monday
         """,
         subcommands: [SnapshotCreateCommand.self, SnapshotRestoreCommand.self]
     )
@@ -113,7 +113,7 @@ struct SnapshotRestoreCommand: ParsableCommand {
         Exit codes: 0 restored and verified, 1 the copy failed or verify found problems, 2 usage.
 
         Example:
-          weir snapshot restore --from /mnt/backup/weir-2024-06-01 --data-dir ./data-restored
+          weir snapshot restore --from /mnt/backup/weir --data-dir ./data2
         """
     )
 

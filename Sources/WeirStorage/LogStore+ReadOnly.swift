@@ -12,9 +12,10 @@ import Foundation
 /// open takes no LOCK) and on a snapshot without changing a byte of it.
 ///
 /// What it sees: the database as of the open, WAL included (RocksDB replays it into memory).
-/// Every SST file is opened at open time (`max_open_files = -1`), so that a compaction of the
-/// running broker deleting a file afterwards cannot fail a read of this view: the open file
-/// stays readable until closed.
+/// When the process may open that many files, every SST file is opened at open time
+/// (`max_open_files = -1`), so that a compaction of the running broker deleting a file
+/// afterwards cannot fail a read of this view: the open file stays readable until closed.
+/// A file deleted by the broker during the open itself fails it; the open is then retried.
 public final class ReadOnlyLogStore: Sendable {
     public let directory: String
     let db: RocksDB
@@ -39,15 +40,28 @@ public final class ReadOnlyLogStore: Sendable {
         }
         let cache = BlockCache(capacityBytes: options.blockCacheBytes)
         let dbOptions = RocksDBOptions.database(options, cache: cache)
-        rocksdb_options_set_max_open_files(dbOptions.pointer, -1)
+        let sstFiles = (try? FileManager.default.contentsOfDirectory(atPath: directory))?.filter { $0.hasSuffix(".sst") }.count ?? 0
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, UInt64(sstFiles) + 256 < UInt64(limit.rlim_cur) {
+            rocksdb_options_set_max_open_files(dbOptions.pointer, -1)
+        }
         let partitionOptions = RocksDBOptions.partition(options, cache: cache)
         let metadataOptions = RocksDBOptions.metadata(options, cache: cache)
-        let names = try RocksDB.listColumnFamilies(path: directory, options: dbOptions)
-        let families = names.map { name in
-            (name: name, options: name.hasPrefix("log/") ? partitionOptions : metadataOptions)
+        var attempt = 1
+        while true {
+            do {
+                let names = try RocksDB.listColumnFamilies(path: directory, options: dbOptions)
+                let families = names.map { name in
+                    (name: name, options: name.hasPrefix("log/") ? partitionOptions : metadataOptions)
+                }
+                let db = try RocksDB.openReadOnly(path: directory, options: dbOptions, columnFamilies: families)
+                return ReadOnlyLogStore(directory: directory, db: db)
+            } catch StorageError.rocksDB(let message) where attempt < 5 && message.contains("No such file") {
+                // The running broker replaced a file (compaction, MANIFEST roll) while we read.
+                attempt += 1
+                Thread.sleep(forTimeInterval: 0.05)
+            }
         }
-        let db = try RocksDB.openReadOnly(path: directory, options: dbOptions, columnFamilies: families)
-        return ReadOnlyLogStore(directory: directory, db: db)
     }
 
     /// Every column family of the database, sorted.

@@ -316,6 +316,14 @@ public final class LogStore: Sendable {
         databaseOptions.statisticsText().map(RocksDBStatistics.init(parsing:))
     }
 
+    /// Flushes every partition's memtables to SST files and waits (tools and benchmarks: so that
+    /// what was appended is counted in the flush statistics).
+    public func flushAllPartitions() throws {
+        for log in openTopics.withLock({ $0.values.flatMap(\.logs) }) {
+            try db.flush(log.cf)
+        }
+    }
+
     /// SST files of the partition logs: at level 0 (flushed, not yet compacted) and in all.
     public func partitionFileCounts() -> (levelZero: Int, total: Int) {
         let logs = openTopics.withLock { $0.values.flatMap(\.logs) }

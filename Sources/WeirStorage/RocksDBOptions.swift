@@ -38,6 +38,7 @@ public final class RocksDBOptions: @unchecked Sendable {
         // RocksDB's tickers (flush and compaction bytes, stalls) for `make bench` and the metrics.
         // The default level leaves out per-operation timers, which are what would cost.
         if s.collectStatistics { rocksdb_options_enable_statistics(o.pointer) }
+        rocksdb_options_set_atomic_flush(o.pointer, s.atomicFlush ? 1 : 0)
         o.applyColumnFamilySettings(s, writeBufferBytes: s.partitionWriteBufferBytes, lz4: false, cache: cache)
         return o
     }

@@ -50,6 +50,10 @@ public struct StorageOptions: Sendable, Equatable {
     /// Background compactions on (tests turn them off to hold a stall in place).
     public var autoCompactions: Bool = true
 
+    /// Flush every column family together when the shared memtable budget trips (`atomic_flush`):
+    /// one flush job and one MANIFEST write for all of them, instead of one per family.
+    public var atomicFlush: Bool = false
+
     /// Keep RocksDB's statistics (flush/compaction bytes, stalls; `LogStore.statistics()`).
     public var collectStatistics: Bool = true
 

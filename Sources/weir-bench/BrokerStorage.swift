@@ -14,6 +14,12 @@ struct BrokerStorageOptions: ParsableArguments {
     @Option(name: .customLong("override"), help: "Override a broker property: key=value (repeatable).")
     var overrides: [String] = []
 
+    @Option(help: "Storage experiment: atomic_flush (true/false); default: the broker's.")
+    var atomicFlush: Bool?
+
+    @Option(help: "Storage experiment: the per-partition memtable size (write_buffer_size) in bytes.")
+    var partitionWriteBufferBytes: Int?
+
     /// Mirrors `BrokerRuntime.run`: the StorageOptions it derives from the properties.
     func storageOptions() throws -> StorageOptions {
         let text = try String(contentsOfFile: config, encoding: .utf8)
@@ -22,6 +28,8 @@ struct BrokerStorageOptions: ParsableArguments {
         storage.totalWriteBufferBytes = properties.storageWriteBufferBytes
         storage.blockCacheBytes = properties.storageBlockCacheBytes
         storage.syncEveryWrite = properties.broker.flushIntervalMessages == 1
+        if let atomicFlush { storage.atomicFlush = atomicFlush }
+        if let partitionWriteBufferBytes { storage.partitionWriteBufferBytes = partitionWriteBufferBytes }
         return storage
     }
 

@@ -73,6 +73,12 @@ struct StorageCommand: ParsableCommand {
         }
         let writeSeconds = writeClock.seconds
         try failures.check()
+        // What RocksDB did to store it: flush everything still in memtables so that every
+        // appended byte is counted once it reached an SST file.
+        let filesAfterWrite = store.partitionFileCounts()
+        try store.flushAllPartitions()
+        let stats = store.statistics()
+        let files = store.partitionFileCounts()
 
         let readTotals = (0..<threadCount).map { _ in CountBox() }
         let readClock = Stopwatch()
@@ -124,6 +130,15 @@ struct StorageCommand: ParsableCommand {
             "read_MB_per_s": Report.mbPerSecond(payload, readSeconds),
             "read_records_per_s": Int(Double(recordsRead) / readSeconds),
             "db_bytes_on_disk": directoryBytes(dir),
+            "rocksdb_flushes": Int(stats?.flushCount ?? 0),
+            "rocksdb_flush_write_bytes": Int(stats?.flushWriteBytes ?? 0),
+            "rocksdb_compactions": Int(stats?.compactionCount ?? 0),
+            "rocksdb_compaction_write_bytes": Int(stats?.compactionWriteBytes ?? 0),
+            "rocksdb_stall_ms": Int((stats?.stallMicros ?? 0) / 1000),
+            "write_amplification": Report.round2(stats?.writeAmplification(appendedBytes: UInt64(wireBytes)) ?? 0),
+            "l0_files_after_write": filesAfterWrite.levelZero,
+            "sst_files_after_write": filesAfterWrite.total,
+            "sst_files": files.total,
         ])
     }
 

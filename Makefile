@@ -79,7 +79,7 @@ bench-deps: test-deps
 bench: bench-deps
 	swift build -c release --product weir
 	swift build -c release --product weir-bench
-	$(VENV)/bin/python bench/run.py $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
+	$(VENV)/bin/python bench/run.py $(if $(BENCH_QUICK),--quick) $(if $(BENCH_PARTS),--parts $(BENCH_PARTS)) $(BENCH_ARGS)
 
 bench-profile: bench-deps
 	swift build -c release --product weir

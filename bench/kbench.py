@@ -22,7 +22,7 @@ Exit status: 0 all scenarios ok, 1 some scenario failed (error/count mismatch/ti
 
 Usage: python kbench.py --bootstrap 127.0.0.1:9092 --topic kbench --partitions 3
        [--only produce|latency] [--quick] [--sizes 1000000x100,300000x1024]
-       [--acks 1,all] [--compression none,lz4] [--keep-topics]
+       [--acks 1,all] [--compression none,lz4] [--keep-topics] [--no-consume]
 """
 import argparse, json, os, random, signal, statistics, string, struct, sys, time, uuid
 
@@ -332,6 +332,8 @@ class Bench:
                         res.update(w.stop(res.get("delivered", 0) * size))
                         emit(res)
                         self.results.append(res)
+                        if a.no_consume:
+                            continue
                         cres = {"scenario": "consume", "topic": name, "partitions": a.partitions,
                                 "produced_with": f"acks={acks},compression={comp}", "record_bytes": size}
                         if res["delivered"] > 0:
@@ -415,6 +417,8 @@ def main():
     ap.add_argument("--max-seconds", type=float, default=1800.0, help="hard bound on the whole run")
     ap.add_argument("--address-family", default="v4", choices=["any", "v4", "v6"])
     ap.add_argument("--keep-topics", action="store_true")
+    ap.add_argument("--no-consume", action="store_true",
+                    help="produce only, no read-back (with --keep-topics: topics for another consumer)")
     ap.add_argument("--fetch-queue-backoff-ms", type=int, default=10,
                     help="consumer fetch.queue.backoff.ms (librdkafka's default is 1000)")
     ap.add_argument("--broker-pid", type=int, default=None,

@@ -76,9 +76,10 @@ def stop_all():
         stop(proc, grace=5)
 
 
-def run_json(args, timeout, env=None):
+def run_json(args, timeout, env=None, check=True):
     """Runs a command to completion (bounded by `timeout`); returns the JSON objects it printed
-    one per line on stdout. Its stderr passes through. A timeout kills it (by PID) and raises."""
+    one per line on stdout. Its stderr passes through. A timeout kills it (by PID) and raises;
+    so does a non-zero exit status unless `check` is false."""
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, env=env, start_new_session=True)
     _started.append(proc)
     try:
@@ -90,17 +91,52 @@ def run_json(args, timeout, env=None):
     finally:
         if proc in _started:
             _started.remove(proc)
+    rows = json_lines(out.decode(errors="replace"))
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{os.path.basename(args[0])} {' '.join(args[1:3])}: exit status {proc.returncode}")
+    return rows
+
+
+def json_lines(text):
+    """The JSON objects in `text`, one per line (other lines are skipped)."""
     rows = []
-    for line in out.decode(errors="replace").splitlines():
+    for line in text.splitlines():
         line = line.strip()
         if line.startswith("{"):
             try:
                 rows.append(json.loads(line))
             except ValueError:
                 pass
-    if proc.returncode != 0:
-        raise RuntimeError(f"{os.path.basename(args[0])} {' '.join(args[1:3])}: exit status {proc.returncode}")
     return rows
+
+
+def rss_mb(pid):
+    """A process's resident set (VmRSS) in MiB, or None when it is gone."""
+    return Usage(pid).status_mb("VmRSS:")
+
+
+def cpu_seconds(pid):
+    """A process's user + system CPU seconds so far (/proc/PID/stat), or None when it is gone."""
+    return Usage(pid).cpu()
+
+
+def wait_idle(pid, max_seconds=60, window=1.0, busy=0.05, windows=2):
+    """Waits until the process used less than `busy` of a core in `windows` consecutive windows of
+    `window` seconds (its background work after a burst is done), at most `max_seconds`.
+    Returns the seconds waited, or None when it never went idle (or exited)."""
+    t0 = time.time()
+    calm = 0
+    last = cpu_seconds(pid)
+    while time.time() - t0 < max_seconds:
+        time.sleep(window)
+        now = cpu_seconds(pid)
+        if now is None or last is None:
+            return None
+        calm = calm + 1 if (now - last) / window < busy else 0
+        last = now
+        if calm >= windows:
+            return round(time.time() - t0, 1)
+    return None
 
 
 class Usage:

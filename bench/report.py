@@ -61,7 +61,8 @@ def build_rows(res):
     """res: {"storage": [...], "network": [...], "replay": [...], "fetch": [...],
     "weir": [kbench rows], "peer": [kbench rows], "scale": [...], "prefill": {...}}"""
     rows = []
-    storage = {r["kind"]: r for r in res.get("storage", [])}
+    # The six-partition runs are the limits; the 1,000-partition run measures write amplification.
+    storage = {r["kind"]: r for r in res.get("storage", []) if r.get("partitions", 6) == 6}
     net = res.get("network", [])
 
     # 1 + 2: the limits themselves
@@ -69,6 +70,7 @@ def build_rows(res):
         s = storage.get(kind_name(size, codec))
         rows.append(Row("1 storage limit", f"write {size} B {codec}", "MB/s", _get(s, "write_MB_per_s")))
         rows.append(Row("1 storage limit", f"read {size} B {codec}", "MB/s", _get(s, "read_MB_per_s")))
+    rows += _storage_rows(res.get("storage", []), storage)
     for n in net:
         rows.append(Row("2 network limit", f"loopback TCP, {n['message_bytes']} B messages", "MB/s", n.get("MB_per_s")))
     net_big = max((n.get("MB_per_s") or 0 for n in net), default=None) or None
@@ -174,6 +176,130 @@ def build_rows(res):
                     limit=_get(base_p, "MB_per_s"), note=f"limit = empty database; prefill at {pre.get('MB_per_s')} MB/s"))
     rows.append(Row("6 scale", f"fetch from the start of the {gb} GB topic", "MB/s", _get(pf, "MB_per_s"),
                     limit=_get(base_f, "MB_per_s"), note="cold data: SST files, not memtables"))
+    rows += _idle_rows(res.get("idle") or {})
+    rows += _stall_rows(res.get("stall") or {})
+    rows += _kcat_rows(res.get("kcat") or [], storage)
+    rows += _rebalance_rows(res.get("rebalance") or [])
+    # A section without a single figure (its part was not run) is left out of the table.
+    seen = {r.section for r in rows if r.weir is not None or r.peer is not None}
+    return [r for r in rows if r.section in seen]
+
+
+def _mb(v):
+    return None if v is None else f"{v / 1e6:,.0f} MB"
+
+
+def _storage_rows(runs, six):
+    """What RocksDB did in the 1 KiB none storage runs, 6 and 1,000 partitions: write
+    amplification (bytes RocksDB wrote to SST files by flushes and compactions / bytes appended;
+    the WAL is not counted), flushes and write stalls."""
+    rows = []
+    base = six.get("1024b-none")
+    wide = next((r for r in runs if r.get("kind") == "1024b-none" and r.get("partitions") == 1000), None)
+    if wide:
+        rows.append(Row("1 storage limit", "write 1024 B none, 1,000 partitions", "MB/s", wide.get("write_MB_per_s"),
+                        limit=_get(base, "write_MB_per_s"), note="limit = 6 partitions, same run; "
+                        f"{_mb(wide.get('payload_bytes'))} written"))
+    others = ", ".join(f"{k.replace('b-', ' B ')} {r['write_amplification']}" for k, r in six.items()
+                       if k != "1024b-none" and r.get("write_amplification") is not None)
+    for n, r in ((6, base), (1000, wide)):
+        if r is None and n == 1000:
+            continue
+        note = (f"limit = Kafka's (each byte written once); flushes wrote {_mb(_get(r, 'rocksdb_flush_write_bytes'))}, "
+                f"{_get(r, 'rocksdb_compactions')} compactions wrote {_mb(_get(r, 'rocksdb_compaction_write_bytes'))}"
+                if r else "")
+        if n == 6 and others:
+            note += f"; other kinds: {others}"
+        rows.append(Row("1 storage limit", f"storage write amplification, {n:,} partitions, 1 KiB none", "×",
+                        _get(r, "write_amplification"), limit=1.0, target="≤ 1.5",
+                        check=lambda row: row.weir <= 1.5, note=note))
+        rows.append(Row("1 storage limit", f"RocksDB flushes, {n:,} partitions", "count", _get(r, "rocksdb_flushes"),
+                        note=f"{_get(r, 'sst_files')} SST files at the end ({_get(r, 'sst_files_after_write')} "
+                             f"before the final flush, {_get(r, 'l0_files_after_write')} in L0)" if r else ""))
+        rows.append(Row("1 storage limit", f"RocksDB write stalls, {n:,} partitions", "ms", _get(r, "rocksdb_stall_ms"),
+                        note=f"over a {_get(r, 'write_seconds')} s write" if r else ""))
+    return rows
+
+
+def _idle_rows(idle):
+    n = idle.get("partitions") or 10000
+    note = ""
+    if idle:
+        note = (f"created in {idle.get('create_seconds')} s, idle {idle.get('idle_after_s')} s later; empty broker "
+                f"{idle.get('rss_mb_empty')} MiB; peak {idle.get('peak_rss_mb')} MiB")
+    rows = [Row("7 idle partitions", f"broker RSS with {n:,} idle partitions", "MiB", idle.get("rss_mb"),
+                target="< 512 MiB", check=lambda row: row.weir < 512, note=note)]
+    note = ""
+    if idle:
+        note = (f"listening {idle.get('restart_listen_s')} s after start, idle {idle.get('restart_idle_after_s')} s "
+                f"later; peak {idle.get('restart_peak_rss_mb')} MiB")
+    rows.append(Row("7 idle partitions", f"broker RSS after a restart on those {n:,} partitions", "MiB",
+                    idle.get("restart_rss_mb"), target="< 512 MiB", check=lambda row: row.weir < 512, note=note))
+    return rows
+
+
+def _stall_rows(stall):
+    quiet = (stall.get("quiet") or {})
+    flooded = (stall.get("flooded") or {})
+    q, f = quiet.get("latency_ms") or {}, flooded.get("latency_ms") or {}
+    flood = stall.get("flood") or {}
+    rate = flooded.get("target_rate") or quiet.get("target_rate") or 20000
+    rows = [Row("8 stall", f"produce p99 at {rate:,} rec/s, quiet broker", "ms", q.get("p99"),
+                target="≤ 3 ms", check=lambda row: row.weir <= 3.0,
+                note=f"p99.9 {q.get('p99_9')} ms, max {q.get('max')} ms" if q else "")]
+    note = "limit = quiet p99, same broker"
+    if f:
+        note += f"; p99.9 {f.get('p99_9')} ms, max {f.get('max')} ms; sent {flooded.get('achieved_send_rate')} rec/s"
+    if flood:
+        note += (f"; flood: {flood.get('MB_per_s')} MB/s acks=1 into {flood.get('partitions', 1000):,} partitions")
+    if stall and not stall.get("flood_still_running", True):
+        note += "; THE FLOOD ENDED FIRST"
+    rows.append(Row("8 stall", f"produce p99 at {rate:,} rec/s while 1,000 partitions are flooded", "ms", f.get("p99"),
+                    limit=q.get("p99"), target="≤ 3 ms", check=lambda row: row.weir <= 3.0, note=note))
+    return rows
+
+
+def _kcat_rows(runs, storage):
+    rows = []
+    for size in (100, 1024):
+        w = _find(runs, broker="weir", record_bytes=size)
+        p = _find(runs, broker="peer", record_bytes=size)
+        note = ""
+        if w:
+            note = (f"from start {w.get('MB_per_s')} MB/s" + (f" (peer {p.get('MB_per_s')})" if p else "")
+                    + f"; {w.get('records_read'):,} records; broker {w.get('broker_cpu_ms_per_MB')} ms CPU/MB"
+                    + (f" (peer {p.get('broker_cpu_ms_per_MB')})" if p else ""))
+            if not w.get("ok"):
+                note = f"COUNT MISMATCH or exit {w.get('exit_status')}; " + note
+        if p and not p.get("ok"):
+            note += f"; peer: COUNT MISMATCH or exit {p.get('exit_status')}"
+        rows.append(Row("9 C client (kcat)", f"kcat consume {size} B none (from the first record)", "MB/s",
+                        _get(w, "MB_per_s_after_first"), limit=_get(storage.get(kind_name(size, "none")), "read_MB_per_s"),
+                        peer=_get(p, "MB_per_s_after_first"), note=note))
+        rows.append(Row("9 C client (kcat)", f"kcat CPU per MB, {size} B", "ms/MB", _get(w, "client_cpu_ms_per_MB"),
+                        peer=_get(p, "client_cpu_ms_per_MB"),
+                        note=f"kcat {w.get('client_cpu_s')} s CPU, max RSS {w.get('client_max_rss_mb')} MiB" if w else ""))
+    return rows
+
+
+def _rebalance_rows(runs):
+    rows = []
+    counts = sorted({r["consumers"] for r in runs if r.get("consumers")}) or [2, 8, 32]
+    peer_note = next((r["note"] for r in runs if r.get("broker") == "peer" and r.get("note")
+                      and not r.get("consumers")), "")
+    for n in counts:
+        w = _find(runs, broker="weir", consumers=n)
+        p = _find(runs, broker="peer", consumers=n)
+        notes = []
+        for who, r in (("", w), ("peer: ", p)):
+            if r and r.get("max_churn_seconds_to_stable") is not None:
+                notes.append(f"{who}after churn {r['max_churn_seconds_to_stable']} s")
+            if r and not r.get("ok"):
+                notes.append(f"{who}NOT STABLE within the timeout" + (f" ({r['note']})" if r.get("note") else ""))
+        if p is None and peer_note:
+            notes.append(f"peer: {peer_note}")
+        rows.append(Row("10 rebalance", f"group of {n} consumers on 16 partitions: seconds to stable", "s",
+                        _get(w, "seconds_to_stable"), peer=_get(p, "seconds_to_stable"), note="; ".join(notes)))
     return rows
 
 

@@ -19,6 +19,7 @@ struct WeirBench: AsyncParsableCommand {
             ProduceReplayCommand.self,
             FetchReplayCommand.self,
             PrefillCommand.self,
+            LayoutCommand.self,
         ]
     )
 }

@@ -52,6 +52,7 @@ public final class Broker: Sendable {
         r.register(DescribeGroupsHandler(groups: groups))
         r.register(ListGroupsHandler(groups: groups))
         r.register(DeleteGroupsHandler(groups: groups))
+        r.register(OffsetDeleteHandler(store: store, groups: groups))
         r.register(CreateTopicsHandler(config: config, topics: topics, io: io))
         r.register(DeleteTopicsHandler(store: store, topics: topics, io: io))
         r.register(CreatePartitionsHandler(store: store, io: io, logger: logger))

@@ -72,6 +72,7 @@ public enum ErrorCode: Int16, Sendable, Error {
     case preferredLeaderNotAvailable = 80
     case groupMaxSizeReached = 81
     case fencedInstanceId = 82
+    case groupSubscribedToTopic = 86
     case invalidRecord = 87
     case unstableOffsetCommit = 88
     case unknownTopicId = 100

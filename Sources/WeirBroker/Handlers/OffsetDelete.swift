@@ -1,0 +1,42 @@
+import KafkaProtocol
+import WeirStorage
+
+/// OffsetDelete (47): removes a group's committed offsets of some partitions (what
+/// `kafka-consumer-groups.sh --delete-offsets` sends). As in Kafka, a partition this broker
+/// does not host gets UNKNOWN_TOPIC_OR_PARTITION without reaching the coordinator, and a
+/// group-level error answers with no partitions.
+struct OffsetDeleteHandler: ApiHandler {
+    typealias Request = OffsetDeleteRequest
+    let store: LogStore
+    let groups: GroupCoordinator
+    var versions: ClosedRange<Int16> { 0...0 }
+
+    func handle(_ request: OffsetDeleteRequest, context: RequestContext) async throws -> OffsetDeleteResponse? {
+        var known: [TopicPartition] = []
+        var codes: [TopicPartition: ErrorCode] = [:]
+        for t in request.topics {
+            for p in t.partitions {
+                let tp = TopicPartition(t.name, p.partitionIndex)
+                if store.partition(tp) == nil {
+                    codes[tp] = .unknownTopicOrPartition
+                } else {
+                    known.append(tp)
+                }
+            }
+        }
+        let outcome = await groups.deleteOffsets(groupId: request.groupId, partitions: known)
+        var response = OffsetDeleteResponse()
+        guard outcome.error == .none else {
+            response.errorCode = outcome.error.rawValue
+            return response
+        }
+        codes.merge(outcome.partitions) { unknown, _ in unknown }
+        response.topics = request.topics.map { t in
+            .init(name: t.name, partitions: t.partitions.map { p in
+                .init(partitionIndex: p.partitionIndex,
+                      errorCode: (codes[TopicPartition(t.name, p.partitionIndex)] ?? .none).rawValue)
+            })
+        }
+        return response
+    }
+}

@@ -61,6 +61,7 @@ public final class Broker: Sendable {
         r.register(IncrementalAlterConfigsHandler(store: store, config: config, io: io, logger: logger))
         r.register(DescribeClusterHandler(config: config))
         r.register(DeleteRecordsHandler(store: store, io: io, logger: logger))
+        r.register(DescribeLogDirsHandler(store: store, io: io))
         r.register(InitProducerIdHandler(producerIds: store.producerIds, io: io, logger: logger))
         r.register(ApiVersionsHandler(advertised: r.advertised + [(ApiKey.apiVersions.rawValue, 0, 3)]))
         return r

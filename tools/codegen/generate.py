@@ -28,7 +28,7 @@ APIS = [
     "ListGroups", "SaslHandshake", "ApiVersions", "CreateTopics", "DeleteTopics",
     "DeleteRecords", "InitProducerId", "OffsetForLeaderEpoch", "DescribeConfigs",
     "AlterConfigs", "SaslAuthenticate", "CreatePartitions", "DeleteGroups",
-    "IncrementalAlterConfigs", "OffsetDelete", "DescribeCluster", "DescribeProducers",
+    "IncrementalAlterConfigs", "OffsetDelete", "DescribeCluster", "DescribeProducers", "DescribeLogDirs",
 ]
 # Headers and data structures (not API messages) generated as well.
 EXTRA = ["RequestHeader", "ResponseHeader", "ConsumerProtocolSubscription", "ConsumerProtocolAssignment"]

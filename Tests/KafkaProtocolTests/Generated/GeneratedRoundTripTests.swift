@@ -329,6 +329,16 @@ private func checkScatter<M: KafkaScatterEncodable>(_ sample: M, version: Int16)
         try checkRoundTrip(sample_DescribeProducersResponse(version), version: version)
     }
 
+    @Test(arguments: DescribeLogDirsRequest.validVersions)
+    func describeLogDirsRequest(version: Int16) throws {
+        try checkRoundTrip(sample_DescribeLogDirsRequest(version), version: version)
+    }
+
+    @Test(arguments: DescribeLogDirsResponse.validVersions)
+    func describeLogDirsResponse(version: Int16) throws {
+        try checkRoundTrip(sample_DescribeLogDirsResponse(version), version: version)
+    }
+
     @Test(arguments: RequestHeader.validVersions)
     func requestHeader(version: Int16) throws {
         try checkRoundTrip(sample_RequestHeader(version), version: version)
@@ -437,6 +447,9 @@ private func checkScatter<M: KafkaScatterEncodable>(_ sample: M, version: Int16)
         #expect(DescribeProducersRequest.apiKey.rawValue == 61)
         #expect(DescribeProducersRequest.apiKey.name == "DescribeProducers")
         #expect(DescribeProducersRequest.Response.apiKey == DescribeProducersRequest.apiKey)
+        #expect(DescribeLogDirsRequest.apiKey.rawValue == 35)
+        #expect(DescribeLogDirsRequest.apiKey.name == "DescribeLogDirs")
+        #expect(DescribeLogDirsRequest.Response.apiKey == DescribeLogDirsRequest.apiKey)
     }
 }
 
@@ -2087,6 +2100,63 @@ private func sample_DescribeProducersResponse_ProducerState(_ v: Int16) -> Descr
     m.lastTimestamp = -10000000012
     m.coordinatorEpoch = 100013
     m.currentTxnStartOffset = -10000000014
+    return m
+}
+
+// MARK: DescribeLogDirsRequest
+
+private func sample_DescribeLogDirsRequest(_ v: Int16) -> DescribeLogDirsRequest {
+    var m = DescribeLogDirsRequest()
+    m.topics = [sample_DescribeLogDirsRequest_DescribableLogDirTopic(v)]
+    return m
+}
+
+private func sample_DescribeLogDirsRequest_DescribableLogDirTopic(_ v: Int16) -> DescribeLogDirsRequest.DescribableLogDirTopic {
+    var m = DescribeLogDirsRequest.DescribableLogDirTopic()
+    m.topic = "s2-é✓"
+    m.partitions = [100003, -100004]
+    return m
+}
+
+// MARK: DescribeLogDirsResponse
+
+private func sample_DescribeLogDirsResponse(_ v: Int16) -> DescribeLogDirsResponse {
+    var m = DescribeLogDirsResponse()
+    m.throttleTimeMs = 100001
+    if v >= 3 {
+        m.errorCode = -1002
+    }
+    m.results = [sample_DescribeLogDirsResponse_DescribeLogDirsResult(v)]
+    return m
+}
+
+private func sample_DescribeLogDirsResponse_DescribeLogDirsResult(_ v: Int16) -> DescribeLogDirsResponse.DescribeLogDirsResult {
+    var m = DescribeLogDirsResponse.DescribeLogDirsResult()
+    m.errorCode = -1004
+    m.logDir = "s5-é✓"
+    m.topics = [sample_DescribeLogDirsResponse_DescribeLogDirsTopic(v)]
+    if v >= 4 {
+        m.totalBytes = 10000000007
+    }
+    if v >= 4 {
+        m.usableBytes = -10000000008
+    }
+    return m
+}
+
+private func sample_DescribeLogDirsResponse_DescribeLogDirsTopic(_ v: Int16) -> DescribeLogDirsResponse.DescribeLogDirsTopic {
+    var m = DescribeLogDirsResponse.DescribeLogDirsTopic()
+    m.name = "s9-é✓"
+    m.partitions = [sample_DescribeLogDirsResponse_DescribeLogDirsPartition(v)]
+    return m
+}
+
+private func sample_DescribeLogDirsResponse_DescribeLogDirsPartition(_ v: Int16) -> DescribeLogDirsResponse.DescribeLogDirsPartition {
+    var m = DescribeLogDirsResponse.DescribeLogDirsPartition()
+    m.partitionIndex = 100011
+    m.partitionSize = -10000000012
+    m.offsetLag = 10000000013
+    m.isFutureKey = true
     return m
 }
 

@@ -188,4 +188,54 @@ import WeirStorage
         #expect(joinedB.members.map(\.memberId) == [joinedB.memberId])
         await coordinator.shutdown()
     }
+
+    /// A consumer closed while its JoinGroup is parked: the connection's close cancels the
+    /// request's task, and the member goes at once. Before, it stayed, was answered into the
+    /// next generation and then held the following join phase open until its session expired,
+    /// while the live members waited with the old assignment (the minute-long stall).
+    /// The clock never moves here: everything must happen without a timeout.
+    @Test func cancelledJoinDoesNotHoldTheGroup() async throws {
+        let (store, cleanup) = try G.openOffsetStore()
+        defer { cleanup() }
+        let coordinator = makeCoordinator(store, clock: ManualGroupClock(startMs: 0), config: G.noDelay)
+        let a = await coordinator.join(G.join(client: "a"))
+        _ = await coordinator.sync(G.sync(generation: 1, memberId: a.memberId, assignments: [(a.memberId, "all")]))
+        let b = Task { await coordinator.join(G.join(client: "b")) }
+        await waitForMembers(coordinator, 2)
+        let c = Task { await coordinator.join(G.join(client: "c")) }
+        await waitForMembers(coordinator, 3)
+        c.cancel()
+        await waitForMembers(coordinator, 2)
+
+        let rejoined = await coordinator.join(G.join(memberId: a.memberId, client: "a"))
+        #expect(rejoined.generationId == 2)
+        #expect(rejoined.members.map(\.memberId) == [a.memberId, "b-2"])
+        #expect(await b.value.generationId == 2)
+        #expect(await c.value == .failure(.unknownMemberId, memberId: ""))
+        _ = await coordinator.sync(G.sync(generation: 2, memberId: a.memberId,
+                                          assignments: [(a.memberId, "half"), ("b-2", "none yet")]))
+        _ = await coordinator.sync(G.sync(generation: 2, memberId: "b-2"))
+
+        // The cooperative leader rejoins after revoking; b learns it by heartbeat and rejoins.
+        let next = Task { await coordinator.join(G.join(memberId: a.memberId, client: "a", protocols: G.protocols(["range"], tag: "r"))) }
+        var code = ErrorCode.none
+        for _ in 0..<10_000 where code == .none {
+            code = await coordinator.heartbeat(groupId: "g", generationId: 2, memberId: "b-2", groupInstanceId: nil)
+            await Task.yield()
+        }
+        #expect(code == .rebalanceInProgress)
+        let bNext = Task { await coordinator.join(G.join(memberId: "b-2", client: "b")) }
+        // Polled, not awaited: before the fix this join phase waited for c's session timeout,
+        // which this clock never reaches; shutdown then answers the parked calls.
+        var state = ""
+        for _ in 0..<10_000 where state != "CompletingRebalance" {
+            state = await coordinator.describeGroups(["g"]).first?.state ?? ""
+            await Task.yield()
+        }
+        #expect(state == "CompletingRebalance", "the join phase waits for a member that is gone")
+        if state != "CompletingRebalance" { await coordinator.shutdown() }
+        #expect(await bNext.value.generationId == 3)
+        #expect(await next.value.generationId == 3)
+        await coordinator.shutdown()
+    }
 }

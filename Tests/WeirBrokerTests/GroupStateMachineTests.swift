@@ -384,6 +384,90 @@ import Testing
             == ["Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"])
     }
 
+    // MARK: A parked JoinGroup whose connection closed
+
+    /// The stall: a consumer closed while its JoinGroup was parked (librdkafka sends no
+    /// LeaveGroup then). Kept, it would be answered into generation 3, never sync nor rejoin, and
+    /// hold generation 4's join phase until its session expired (10 s here, 45 s by default)
+    /// while the live members waited with the old assignment. Dropped at once, generation 4
+    /// completes as soon as the live members have rejoined.
+    @Test func abandonedJoinOfNewMemberDoesNotHoldTheNextRebalance() {
+        var group = twoMemberStableGroup()
+        _ = group.joinReceived(G.join(client: "c"), waiter: 10, newMemberId: "c-1", now: 0)
+        #expect(group.state == .preparingRebalance)
+        #expect(group.joinAbandoned(waiter: 10, now: 50) == [.completeJoin(10, .failure(.unknownMemberId, memberId: ""))])
+        #expect(group.allMembers.map(\.memberId) == ["a-1", "b-1"])
+
+        _ = group.joinReceived(G.join(memberId: "a-1", client: "a"), waiter: 11, newMemberId: "x", now: 100)
+        let third = group.joinReceived(G.join(memberId: "b-1", client: "b"), waiter: 12, newMemberId: "x", now: 100)
+        #expect(group.state == .completingRebalance && group.generationId == 3)
+        #expect(third.count == 2)
+        #expect(group.currentMemberMetadata.map(\.memberId) == ["a-1", "b-1"])
+        _ = group.syncReceived(G.sync(generation: 3, memberId: "b-1"), waiter: 13, now: 200)
+        _ = group.syncReceived(G.sync(generation: 3, memberId: "a-1", assignments: [("a-1", "pa"), ("b-1", "pb")]),
+                               waiter: 14, now: 200)
+        #expect(group.state == .stable)
+
+        // A cooperative leader rejoins after revoking; the follower learns it by heartbeat.
+        _ = group.joinReceived(G.join(memberId: "a-1", client: "a", protocols: G.protocols(["range"], tag: "revoked")),
+                               waiter: 15, newMemberId: "x", now: 300)
+        #expect(group.heartbeatReceived(memberId: "b-1", groupInstanceId: nil, generationId: 3, now: 400) == .rebalanceInProgress)
+        let fourth = group.joinReceived(G.join(memberId: "b-1", client: "b"), waiter: 16, newMemberId: "x", now: 500)
+        #expect(fourth.count == 2)
+        #expect(group.state == .completingRebalance && group.generationId == 4)
+    }
+
+    /// An established dynamic member goes too (the leader here): leadership passes on, and the
+    /// join phase completes when the others have rejoined.
+    @Test func abandonedJoinOfEstablishedMemberRemovesIt() {
+        var group = twoMemberStableGroup()
+        _ = group.joinReceived(G.join(memberId: "a-1", client: "a"), waiter: 20, newMemberId: "x", now: 0)
+        #expect(group.state == .preparingRebalance)
+        #expect(group.joinAbandoned(waiter: 20, now: 10) == [.completeJoin(20, .failure(.unknownMemberId, memberId: ""))])
+        #expect(group.allMembers.map(\.memberId) == ["b-1"])
+        #expect(group.leaderId == "b-1")
+        #expect(group.state == .preparingRebalance)
+        let joined = group.joinReceived(G.join(memberId: "b-1", client: "b"), waiter: 21, newMemberId: "x", now: 20)
+        #expect(joined.count == 1)
+        #expect(group.generationId == 3 && group.leaderId == "b-1")
+        // The gone client, had it only lost its connection, is told to join afresh.
+        #expect(group.heartbeatReceived(memberId: "a-1", groupInstanceId: nil, generationId: 3, now: 30) == .unknownMemberId)
+    }
+
+    /// A static member keeps its place (its instance id outlives restarts) but no longer counts
+    /// as joined, and its session clock runs again.
+    @Test func abandonedJoinOfStaticMemberKeepsIt() {
+        var group = ConsumerGroup(groupId: "g", config: G.noDelay)
+        _ = group.joinReceived(G.join(client: "s", instanceId: "i"), waiter: 1, newMemberId: "s-1", now: 0)
+        _ = group.syncReceived(G.sync(generation: 1, memberId: "s-1"), waiter: 2, now: 0)
+        _ = group.joinReceived(G.join(client: "b"), waiter: 3, newMemberId: "b-1", now: 0)
+        #expect(group.state == .preparingRebalance)
+        _ = group.joinReceived(G.join(memberId: "s-1", client: "s", instanceId: "i"), waiter: 4, newMemberId: "x", now: 0)
+        #expect(group.generationId == 2)
+        _ = group.syncReceived(G.sync(generation: 2, memberId: "s-1"), waiter: 5, now: 0)
+        _ = group.joinReceived(G.join(memberId: "s-1", client: "s", instanceId: "i"), waiter: 6, newMemberId: "x", now: 100)
+        #expect(group.state == .preparingRebalance)
+
+        #expect(group.joinAbandoned(waiter: 6, now: 200) == [.completeJoin(6, .failure(.unknownMemberId, memberId: "s-1"))])
+        #expect(group.allMembers.map(\.memberId) == ["s-1", "b-1"])
+        #expect(group.member("s-1")?.awaitingJoin == nil)
+        let deadline = group.member("s-1")?.sessionDeadlineMs
+        #expect(deadline == 10_200)
+        #expect(group.state == .preparingRebalance)
+    }
+
+    /// A call that is no longer parked (answered, or replaced by a retried JoinGroup) changes nothing.
+    @Test func abandonedStaleJoinChangesNothing() {
+        var group = twoMemberStableGroup()
+        _ = group.joinReceived(G.join(memberId: "a-1", client: "a"), waiter: 30, newMemberId: "x", now: 0)
+        #expect(group.joinReceived(G.join(memberId: "a-1", client: "a"), waiter: 31, newMemberId: "x", now: 10)
+            == [.completeJoin(30, .failure(.rebalanceInProgress, memberId: "a-1"))])
+        #expect(group.joinAbandoned(waiter: 30, now: 20) == [])
+        #expect(group.joinAbandoned(waiter: 999, now: 20) == [])
+        #expect(group.member("a-1")?.awaitingJoin == 31)
+        #expect(group.memberCount == 2)
+    }
+
     /// Members "a-1" (leader) and "b-1", generation 2, Stable, both synced at t=0.
     private func twoMemberStableGroup(rebalance: Int32 = 30_000) -> ConsumerGroup {
         var group = ConsumerGroup(groupId: "g", config: G.noDelay)

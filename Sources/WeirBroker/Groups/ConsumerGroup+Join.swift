@@ -41,6 +41,36 @@ extension ConsumerGroup {
         return actions
     }
 
+    /// A parked JoinGroup call can no longer be answered: its connection closed (the
+    /// coordinator learns it when the request's task is cancelled).
+    ///
+    /// A librdkafka consumer closed while it waits in JoinGroup sends no LeaveGroup, or sends one
+    /// that waits behind the JoinGroup on the same connection until it times out (5 s) and the
+    /// client disconnects. Kept, such a member would be counted as joined, answered into the
+    /// next generation, and then neither sync, heartbeat nor rejoin: the following join phase
+    /// would wait for it until its session expired (45 s by default) while the live members
+    /// keep the old assignment. So a dynamic member goes at once, as if it had left; a client
+    /// that only lost its connection rejoins with its id, gets UNKNOWN_MEMBER_ID and joins
+    /// afresh. A static member stays (its instance id is meant to outlive a restart), no longer
+    /// counted as joined, with its session clock running again.
+    ///
+    /// A waiter that is no longer parked (already answered, or replaced by a retried JoinGroup)
+    /// changes nothing.
+    public mutating func joinAbandoned(waiter: GroupWaiterID, now: Int64) -> [Action] {
+        guard state != .dead,
+              let memberId = memberOrder.first(where: { members[$0]?.awaitingJoin == waiter }),
+              let member = members[memberId] else { return [] }
+        var actions: [Action] = []
+        if member.isStatic {
+            members[memberId]?.awaitingJoin = nil
+            touch(memberId, now: now)
+            actions.append(.completeJoin(waiter, .failure(.unknownMemberId, memberId: memberId)))
+        } else {
+            removeMemberAndUpdateGroup(memberId, now: now, into: &actions)
+        }
+        return actions
+    }
+
     private mutating func newMemberJoined(_ join: JoinGroupParams, waiter: GroupWaiterID, newMemberId: String,
                                           now: Int64, into actions: inout [Action]) {
         if let instanceId = join.groupInstanceId {

@@ -64,14 +64,44 @@ public actor GroupCoordinator {
         var group = existing ?? ConsumerGroup(groupId: params.groupId, config: config)
         let waiter = nextWaiterID()
         let newMemberId = makeMemberId(params.clientId)
-        return await withCheckedContinuation { continuation in
-            joinWaiters[waiter] = (params.memberId, continuation)
-            let before = group.state
-            let actions = group.joinReceived(params, waiter: waiter, newMemberId: newMemberId, now: clock.nowMs())
-            // A rejected first join leaves nothing worth keeping.
-            if existing != nil || !group.isPristine { put(group, stateBefore: before) }
-            perform(actions)
+        let start = clock.nowMs()
+        logger.debug("join received", metadata: [
+            "group": "\(params.groupId)", "member": "\(params.memberId)", "state": "\(group.state.kafkaName)",
+            "generation": "\(group.generationId)", "ms": "\(start)"])
+        let outcome = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                joinWaiters[waiter] = (params.memberId, continuation)
+                let before = group.state
+                let actions = group.joinReceived(params, waiter: waiter, newMemberId: newMemberId, now: start)
+                // A rejected first join leaves nothing worth keeping.
+                if existing != nil || !group.isPristine { put(group, stateBefore: before) }
+                perform(actions)
+            }
+        } onCancel: {
+            // The connection closed: nobody will read the answer (see `joinAbandoned`). This
+            // runs after the call is parked, because the actor is busy until then.
+            Task { await self.joinAbandoned(groupId: params.groupId, waiter: waiter) }
         }
+        logger.debug("join answered", metadata: [
+            "group": "\(params.groupId)", "member": "\(outcome.memberId)", "error": "\(outcome.error)",
+            "generation": "\(outcome.generationId)", "leader": "\(outcome.leaderId == outcome.memberId)",
+            "waitedMs": "\(clock.nowMs() - start)"])
+        return outcome
+    }
+
+    /// A parked JoinGroup's task was cancelled (its connection closed).
+    func joinAbandoned(groupId: String, waiter: GroupWaiterID) {
+        guard joinWaiters[waiter] != nil, var group = groups.removeValue(forKey: groupId) else { return }
+        let before = group.state
+        let memberId = group.allMembers.first { $0.awaitingJoin == waiter }?.memberId ?? ""
+        let actions = group.joinAbandoned(waiter: waiter, now: clock.nowMs())
+        if !actions.isEmpty {
+            logger.debug("join abandoned (connection closed)", metadata: [
+                "group": "\(groupId)", "member": "\(memberId)",
+                "members": "\(group.memberCount)", "state": "\(group.state.kafkaName)"])
+        }
+        put(group, stateBefore: before)
+        perform(actions)
     }
 
     /// SyncGroup: followers return when the leader's assignment arrives; the leader at once.
@@ -80,13 +110,18 @@ public actor GroupCoordinator {
         guard !params.groupId.isEmpty else { return .failure(.invalidGroupId) }
         guard var group = groups.removeValue(forKey: params.groupId) else { return .failure(.unknownMemberId) }
         let waiter = nextWaiterID()
-        return await withCheckedContinuation { continuation in
+        let start = clock.nowMs()
+        let outcome = await withCheckedContinuation { continuation in
             syncWaiters[waiter] = continuation
             let before = group.state
-            let actions = group.syncReceived(params, waiter: waiter, now: clock.nowMs())
+            let actions = group.syncReceived(params, waiter: waiter, now: start)
             put(group, stateBefore: before)
             perform(actions)
         }
+        logger.debug("sync answered", metadata: [
+            "group": "\(params.groupId)", "member": "\(params.memberId)", "error": "\(outcome.error)",
+            "generation": "\(params.generationId)", "waitedMs": "\(clock.nowMs() - start)"])
+        return outcome
     }
 
     /// Heartbeat: NONE, or the reason the member must rejoin (REBALANCE_IN_PROGRESS,
@@ -96,9 +131,15 @@ public actor GroupCoordinator {
         guard !isShutDown else { return .coordinatorNotAvailable }
         guard !groupId.isEmpty else { return .invalidGroupId }
         guard var group = groups.removeValue(forKey: groupId) else { return .unknownMemberId }
+        let now = clock.nowMs()
         let code = group.heartbeatReceived(memberId: memberId, groupInstanceId: groupInstanceId,
-                                           generationId: generationId, now: clock.nowMs())
+                                           generationId: generationId, now: now)
         put(group, stateBefore: group.state)
+        if code != .none {
+            logger.debug("heartbeat answered", metadata: [
+                "group": "\(groupId)", "member": "\(memberId)", "error": "\(code)",
+                "generation": "\(generationId)", "ms": "\(now)"])
+        }
         return code
     }
 
@@ -111,6 +152,8 @@ public actor GroupCoordinator {
             return LeaveGroupOutcome(error: .none, memberErrors: members.map { _ in .unknownMemberId })
         }
         let before = group.state
+        logger.debug("leave received", metadata: [
+            "group": "\(groupId)", "members": "\(members.map(\.memberId))", "state": "\(before.kafkaName)"])
         let (errors, actions) = group.leaveReceived(members, now: clock.nowMs())
         put(group, stateBefore: before)
         perform(actions)
@@ -147,7 +190,8 @@ public actor GroupCoordinator {
         groups[group.groupId] = group
         if group.state != stateBefore {
             logger.info("group \(group.groupId): \(stateBefore.kafkaName) → \(group.state.kafkaName)",
-                        metadata: ["generation": "\(group.generationId)", "members": "\(group.memberCount)"])
+                        metadata: ["generation": "\(group.generationId)", "members": "\(group.memberCount)",
+                                   "ms": "\(clock.nowMs())"])
         }
         arm(group.groupId, at: group.nextTimerDeadlineMs)
     }
@@ -193,6 +237,11 @@ public actor GroupCoordinator {
         guard var group = groups.removeValue(forKey: groupId) else { return }
         let before = group.state
         let actions = group.timersFired(now: now)
+        if !actions.isEmpty || group.state != before {
+            logger.debug("group timers fired", metadata: [
+                "group": "\(groupId)", "answered": "\(actions.count)", "state": "\(group.state.kafkaName)",
+                "members": "\(group.memberCount)", "ms": "\(now)"])
+        }
         put(group, stateBefore: before)
         perform(actions)
     }

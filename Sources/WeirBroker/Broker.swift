@@ -57,7 +57,7 @@ public final class Broker: Sendable {
         r.register(DeleteTopicsHandler(store: store, topics: topics, io: io))
         r.register(CreatePartitionsHandler(store: store, io: io, logger: logger))
         r.register(DescribeConfigsHandler(config: config, store: store))
-        r.register(AlterConfigsHandler(store: store, io: io, logger: logger))
+        r.register(AlterConfigsHandler(store: store, config: config, io: io, logger: logger))
         r.register(IncrementalAlterConfigsHandler(store: store, config: config, io: io, logger: logger))
         r.register(DescribeClusterHandler(config: config))
         r.register(DeleteRecordsHandler(store: store, io: io, logger: logger))

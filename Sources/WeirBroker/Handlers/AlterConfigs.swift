@@ -7,6 +7,7 @@ import WeirStorage
 struct AlterConfigsHandler: ApiHandler {
     typealias Request = AlterConfigsRequest
     let store: LogStore
+    let config: BrokerConfig
     let io: IOPool
     let logger: Logger
     var versions: ClosedRange<Int16> { 0...2 }
@@ -16,7 +17,7 @@ struct AlterConfigsHandler: ApiHandler {
         response.responses = try await io.run {
             request.resources.map { resource in
                 let configs = Dictionary(resource.configs.compactMap { c in c.value.map { (c.name, $0) } }, uniquingKeysWith: { _, b in b })
-                let (code, message) = TopicConfigUpdate.apply(store: store, logger: logger, resourceType: resource.resourceType,
+                let (code, message) = TopicConfigUpdate.apply(store: store, broker: config, logger: logger, resourceType: resource.resourceType,
                                                              topic: resource.resourceName, validateOnly: request.validateOnly) { _ in configs }
                 return .init(errorCode: code.rawValue, errorMessage: message, resourceType: resource.resourceType,
                              resourceName: resource.resourceName)

@@ -52,6 +52,7 @@ struct DescribeConfigsHandler: ApiHandler {
                 name: def.name, value: explicit ?? defaultValue, readOnly: false, isDefault: explicit == nil,
                 configSource: explicit == nil ? ConfigSource.defaultConfig : ConfigSource.dynamicTopic, isSensitive: false)
             e.configType = Self.configType(def.kind)
+            e.documentation = def.noEffect
             if synonyms {
                 if let explicit { e.synonyms.append(.init(name: def.name, value: explicit, source: ConfigSource.dynamicTopic)) }
                 if let property = def.brokerProperty {

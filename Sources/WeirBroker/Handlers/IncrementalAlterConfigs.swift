@@ -15,7 +15,7 @@ struct IncrementalAlterConfigsHandler: ApiHandler {
         var response = IncrementalAlterConfigsResponse()
         response.responses = try await io.run {
             request.resources.map { resource in
-                let (code, message) = TopicConfigUpdate.apply(store: store, logger: logger, resourceType: resource.resourceType,
+                let (code, message) = TopicConfigUpdate.apply(store: store, broker: config, logger: logger, resourceType: resource.resourceType,
                                                              topic: resource.resourceName, validateOnly: request.validateOnly) { current in
                     var configs = current
                     for op in resource.configs {

@@ -112,9 +112,11 @@ struct ProduceHandler: ApiHandler {
         case .failure(let failure):
             return (refused(r, tp, failure.code, failure.message, context), false)
         }
+        // A topic with flush.messages=1 fsyncs each append: never on the event loop.
+        if inline && config.fsyncEachAppend { return (r, true) }
         do {
             let result = try log.append(batches, leaderEpoch: 0, logAppendTime: config.logAppendTime ? now : nil,
-                                        sync: fsyncEachAppend, noSlowdown: inline)
+                                        sync: fsyncEachAppend || config.fsyncEachAppend, noSlowdown: inline)
             r.baseOffset = result.baseOffset
             r.logAppendTimeMs = result.logAppendTime
             r.logStartOffset = result.logStartOffset

@@ -12,6 +12,11 @@ public struct TopicConfigDefinition: Sendable {
     /// Extra validation beyond the type; returns a reason when the value is rejected.
     public var validate: @Sendable (String) -> String?
     public var sensitive: Bool = false
+    /// Validation that depends on the broker's own settings.
+    public var brokerValidate: (@Sendable (String, BrokerConfig) -> String?)? = nil
+    /// Why the setting is accepted yet changes nothing in Weir (DescribeConfigs' documentation,
+    /// the README, a log line when a topic sets it); nil for settings that take effect.
+    public var noEffect: String? = nil
 }
 
 public enum TopicConfigs {
@@ -23,12 +28,28 @@ public enum TopicConfigs {
                       ? nil : "cleanup.policy must be delete, compact or both"
               }),
         .init(name: "compression.type", kind: .string, defaultValue: { _ in "producer" }, brokerProperty: "compression.type",
-              validate: { ["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"].contains($0) ? nil : "unknown compression.type" }),
+              validate: { v in
+                  guard ["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"].contains(v) else { return "unknown compression.type" }
+                  // Weir stores batches as the producer compressed them; recompressing is not built yet.
+                  return v == "producer" ? nil : "Weir stores batches as produced: only compression.type=producer is supported"
+              }),
         .init(name: "delete.retention.ms", kind: .long, defaultValue: { _ in "86400000" }, brokerProperty: "log.cleaner.delete.retention.ms", validate: nonNegative),
-        .init(name: "file.delete.delay.ms", kind: .long, defaultValue: { _ in "60000" }, brokerProperty: "log.segment.delete.delay.ms", validate: nonNegative),
-        .init(name: "flush.messages", kind: .long, defaultValue: { String($0.flushIntervalMessages) }, brokerProperty: "log.flush.interval.messages", validate: positive),
-        .init(name: "flush.ms", kind: .long, defaultValue: { String($0.flushIntervalMs ?? Int64.max) }, brokerProperty: "log.flush.interval.ms", validate: nonNegative),
-        .init(name: "index.interval.bytes", kind: .int, defaultValue: { _ in "4096" }, brokerProperty: "log.index.interval.bytes", validate: nonNegative),
+        .init(name: "file.delete.delay.ms", kind: .long, defaultValue: { _ in "60000" }, brokerProperty: "log.segment.delete.delay.ms", validate: nonNegative,
+              noEffect: "Accepted for compatibility (Kafka Streams and Connect set it); no effect: Weir's log has no segment files, so retention and deletion work per batch."),
+        // One WAL serves every topic: a topic can ask for an fsync on every append (1), or keep
+        // the broker's setting; other intervals would need per-topic WALs.
+        .init(name: "flush.messages", kind: .long, defaultValue: { String($0.flushIntervalMessages) }, brokerProperty: "log.flush.interval.messages",
+              validate: { v in
+                  guard let n = Int64(v), n >= 1 else { return "must be at least 1" }
+                  return n == 1 || n == Int64.max ? nil : "Weir supports flush.messages=1 (fsync every append) or the default"
+              }),
+        .init(name: "flush.ms", kind: .long, defaultValue: { String($0.flushIntervalMs ?? Int64.max) }, brokerProperty: "log.flush.interval.ms", validate: nonNegative,
+              brokerValidate: { v, broker in
+                  v == String(broker.flushIntervalMs ?? Int64.max) ? nil
+                      : "Weir fsyncs one write-ahead log for all topics: set the broker's log.flush.interval.ms instead"
+              }),
+        .init(name: "index.interval.bytes", kind: .int, defaultValue: { _ in "4096" }, brokerProperty: "log.index.interval.bytes", validate: nonNegative,
+              noEffect: "Accepted for compatibility; no effect: Weir's log is keyed by offset in RocksDB and needs no sparse index."),
         .init(name: "max.compaction.lag.ms", kind: .long, defaultValue: { _ in "9223372036854775807" }, brokerProperty: "log.cleaner.max.compaction.lag.ms", validate: positive),
         .init(name: "max.message.bytes", kind: .int, defaultValue: { String($0.messageMaxBytes) }, brokerProperty: "message.max.bytes", validate: nonNegative),
         .init(name: "message.timestamp.type", kind: .string, defaultValue: { $0.logAppendTime ? "LogAppendTime" : "CreateTime" },
@@ -37,28 +58,43 @@ public enum TopicConfigs {
         .init(name: "min.cleanable.dirty.ratio", kind: .double, defaultValue: { _ in "0.5" }, brokerProperty: "log.cleaner.min.cleanable.ratio",
               validate: { Double($0).map { (0...1).contains($0) } == true ? nil : "must be between 0 and 1" }),
         .init(name: "min.compaction.lag.ms", kind: .long, defaultValue: { _ in "0" }, brokerProperty: "log.cleaner.min.compaction.lag.ms", validate: nonNegative),
-        .init(name: "min.insync.replicas", kind: .int, defaultValue: { _ in "1" }, brokerProperty: "min.insync.replicas", validate: positive),
-        .init(name: "preallocate", kind: .bool, defaultValue: { _ in "false" }, brokerProperty: "log.preallocate", validate: bool),
+        .init(name: "min.insync.replicas", kind: .int, defaultValue: { _ in "1" }, brokerProperty: "min.insync.replicas", validate: positive,
+              noEffect: "No effect on a single broker (every write is on its one replica); it will apply once Weir replicates."),
+        .init(name: "preallocate", kind: .bool, defaultValue: { _ in "false" }, brokerProperty: "log.preallocate", validate: bool,
+              noEffect: "Accepted for compatibility (Kafka Streams and Connect set it); no effect: Weir's log has no segment files, so retention and deletion work per batch."),
         .init(name: "retention.bytes", kind: .long, defaultValue: { String($0.retentionBytes) }, brokerProperty: "log.retention.bytes", validate: atLeastMinusOne),
         .init(name: "retention.ms", kind: .long, defaultValue: { String($0.retentionMs) }, brokerProperty: "log.retention.ms", validate: atLeastMinusOne),
-        .init(name: "segment.bytes", kind: .int, defaultValue: { _ in "1073741824" }, brokerProperty: "log.segment.bytes", validate: positive),
-        .init(name: "segment.index.bytes", kind: .int, defaultValue: { _ in "10485760" }, brokerProperty: "log.index.size.max.bytes", validate: positive),
-        .init(name: "segment.jitter.ms", kind: .long, defaultValue: { _ in "0" }, brokerProperty: "log.roll.jitter.ms", validate: nonNegative),
-        .init(name: "segment.ms", kind: .long, defaultValue: { _ in "604800000" }, brokerProperty: "log.roll.ms", validate: positive),
-        .init(name: "unclean.leader.election.enable", kind: .bool, defaultValue: { _ in "false" }, brokerProperty: "unclean.leader.election.enable", validate: bool),
-        .init(name: "message.downconversion.enable", kind: .bool, defaultValue: { _ in "true" }, brokerProperty: "log.message.downconversion.enable", validate: bool),
+        .init(name: "segment.bytes", kind: .int, defaultValue: { _ in "1073741824" }, brokerProperty: "log.segment.bytes", validate: positive,
+              noEffect: "Accepted for compatibility (Kafka Streams and Connect set it); no effect: Weir's log has no segment files, so retention and deletion work per batch."),
+        .init(name: "segment.index.bytes", kind: .int, defaultValue: { _ in "10485760" }, brokerProperty: "log.index.size.max.bytes", validate: positive,
+              noEffect: "Accepted for compatibility (Kafka Streams and Connect set it); no effect: Weir's log has no segment files, so retention and deletion work per batch."),
+        .init(name: "segment.jitter.ms", kind: .long, defaultValue: { _ in "0" }, brokerProperty: "log.roll.jitter.ms", validate: nonNegative,
+              noEffect: "Accepted for compatibility (Kafka Streams and Connect set it); no effect: Weir's log has no segment files, so retention and deletion work per batch."),
+        .init(name: "segment.ms", kind: .long, defaultValue: { _ in "604800000" }, brokerProperty: "log.roll.ms", validate: positive,
+              noEffect: "Accepted for compatibility (Kafka Streams and Connect set it); no effect: Weir's log has no segment files, so retention and deletion work per batch."),
+        .init(name: "unclean.leader.election.enable", kind: .bool, defaultValue: { _ in "false" }, brokerProperty: "unclean.leader.election.enable", validate: bool,
+              noEffect: "No effect on a single broker (there is no other replica to elect); it will apply once Weir replicates."),
+        .init(name: "message.downconversion.enable", kind: .bool, defaultValue: { _ in "true" }, brokerProperty: "log.message.downconversion.enable", validate: bool,
+              noEffect: "No effect: Weir serves Fetch v4 and later, which carry record batch v2 as stored, so it never down-converts."),
     ]
 
     public static let byName: [String: TopicConfigDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
     /// nil when every key is known and every value valid; otherwise the first problem.
-    public static func problem(in configs: [String: String]) -> String? {
+    public static func problem(in configs: [String: String], broker: BrokerConfig) -> String? {
         for (key, value) in configs.sorted(by: { $0.key < $1.key }) {
             guard let def = byName[key] else { return "Unknown topic config name: \(key)" }
             if let typeProblem = typeCheck(def.kind, value) { return "Invalid value \(value) for configuration \(key): \(typeProblem)" }
-            if let reason = def.validate(value) { return "Invalid value \(value) for configuration \(key): \(reason)" }
+            if let reason = def.validate(value) ?? def.brokerValidate?(value, broker) {
+                return "Invalid value \(value) for configuration \(key): \(reason)"
+            }
         }
         return nil
+    }
+
+    /// The settings among `configs` that Weir accepts but that change nothing, with why.
+    public static func withoutEffect(in configs: [String: String]) -> [(name: String, why: String)] {
+        configs.keys.sorted().compactMap { key in byName[key]?.noEffect.map { (key, $0) } }
     }
 
     private static func typeCheck(_ kind: TopicConfigDefinition.Kind, _ v: String) -> String? {
@@ -86,6 +122,8 @@ public struct EffectiveTopicConfig: Sendable {
     public var retentionBytes: Int64
     public var compact: Bool
     public var deleteRetention: Bool
+    /// flush.messages=1: every append to this topic is fsynced.
+    public var fsyncEachAppend: Bool
 
     public init(explicit: [String: String], broker: BrokerConfig) {
         maxMessageBytes = explicit["max.message.bytes"].flatMap { Int($0) } ?? broker.messageMaxBytes
@@ -95,6 +133,7 @@ public struct EffectiveTopicConfig: Sendable {
         let policy = (explicit["cleanup.policy"] ?? broker.cleanupPolicy).split(separator: ",").map { $0.trimmingSpaces }
         compact = policy.contains("compact")
         deleteRetention = policy.contains("delete")
+        fsyncEachAppend = (explicit["flush.messages"].flatMap { Int64($0) } ?? broker.flushIntervalMessages) == 1
     }
 }
 

@@ -41,7 +41,7 @@ public struct TopicManager: Sendable {
             throw Failure(code: .invalidReplicationFactor,
                           message: "Replication factor: \(rf) larger than available brokers: \(liveBrokerCount).")
         }
-        if let problem = TopicConfigs.problem(in: configs) { throw Failure(code: .invalidConfig, message: problem) }
+        if let problem = TopicConfigs.problem(in: configs, broker: config) { throw Failure(code: .invalidConfig, message: problem) }
         return (p, rf)
     }
 
@@ -51,6 +51,7 @@ public struct TopicManager: Sendable {
         do {
             let record = try store.createTopic(name: name, partitions: p, configs: configs)
             logger.info("created topic", metadata: ["topic": "\(name)", "partitions": "\(p)", "id": "\(record.id)"])
+            Self.logWithoutEffect(configs, topic: name, logger: logger)
             return record
         } catch StorageError.topicExists(_) {
             throw Failure(code: .topicAlreadyExists, message: "Topic '\(name)' already exists.")
@@ -66,6 +67,13 @@ public struct TopicManager: Sendable {
         }
         try store.deleteTopic(name: name)
         logger.info("deleted topic", metadata: ["topic": "\(name)"])
+    }
+
+    /// One line per topic change that sets something Weir accepts but ignores, saying why.
+    static func logWithoutEffect(_ configs: [String: String], topic: String, logger: Logger) {
+        for (name, why) in TopicConfigs.withoutEffect(in: configs) {
+            logger.info("topic config has no effect", metadata: ["topic": "\(topic)", "config": "\(name)", "why": "\(why)"])
+        }
     }
 
     public func effectiveConfig(of topic: TopicRecord) -> EffectiveTopicConfig {

@@ -110,6 +110,15 @@ def json_lines(text):
     return rows
 
 
+def tail(path, lines=3):
+    """The last lines of a log file, joined with " | " (for an error message)."""
+    try:
+        with open(path, errors="replace") as f:
+            return " | ".join(l.strip() for l in f.read().splitlines()[-lines:] if l.strip())
+    except OSError:
+        return "(no log)"
+
+
 def rss_mb(pid):
     """A process's resident set (VmRSS) in MiB, or None when it is gone."""
     return Usage(pid).status_mb("VmRSS:")

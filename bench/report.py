@@ -273,6 +273,9 @@ def _kcat_rows(runs, storage):
                 note = f"COUNT MISMATCH or exit {w.get('exit_status')}; " + note
         if p and not p.get("ok"):
             note += f"; peer: COUNT MISMATCH or exit {p.get('exit_status')}"
+        peer_error = next((r["error"] for r in runs if r.get("broker") == "peer" and r.get("error")), None)
+        if peer_error:
+            note += f"; peer not measured: {peer_error}"
         rows.append(Row("9 C client (kcat)", f"kcat consume {size} B none (from the first record)", "MB/s",
                         _get(w, "MB_per_s_after_first"), limit=_get(storage.get(kind_name(size, "none")), "read_MB_per_s"),
                         peer=_get(p, "MB_per_s_after_first"), note=note))
@@ -298,6 +301,9 @@ def _rebalance_rows(runs):
                 notes.append(f"{who}NOT STABLE within the timeout" + (f" ({r['note']})" if r.get("note") else ""))
         if p is None and peer_note:
             notes.append(f"peer: {peer_note}")
+        if n > 16:  # rebalance.py's balanced(): with more consumers than partitions, no spread check
+            notes.append("rebalance.py counts any one-owner-per-partition assignment as stable here, "
+                         "even one consumer holding all 16")
         rows.append(Row("10 rebalance", f"group of {n} consumers on 16 partitions: seconds to stable", "s",
                         _get(w, "seconds_to_stable"), peer=_get(p, "seconds_to_stable"), note="; ".join(notes)))
     return rows

@@ -375,7 +375,7 @@ class Bench:
                                  "--partitions", str(WIDE_PARTITIONS), "--acks", "1", "--record-bytes", "1024",
                                  "--codec", "none", "--seconds", str(flood_seconds), "--warmup", "1",
                                  "--broker-pid", str(proc.pid)], flood_log)
-            self.wait_topic(bootstrap, "flood", WIDE_PARTITIONS, flood)
+            self.wait_topic(bootstrap, "flood", WIDE_PARTITIONS, flood, flood_log)
             time.sleep(1.5)  # past the flood's unmeasured warm-up: its connections are sending
             t = time.time()
             out["flooded"] = next((r for r in self.kbench_rows(bootstrap, proc.pid, "stall-flooded", lat, want)
@@ -395,14 +395,16 @@ class Bench:
                 procs.stop(flood, grace=5)
             self.stop_weir(proc, data)
 
-    def wait_topic(self, bootstrap, topic, partitions, proc, seconds=120):
-        """Until `topic` shows `partitions` partitions in the metadata (or `proc` exited)."""
+    def wait_topic(self, bootstrap, topic, partitions, proc, proc_log, seconds=120):
+        """Until `topic` shows `partitions` partitions in the metadata (or `proc` exited: its log's
+        last lines go into the error)."""
         from confluent_kafka.admin import AdminClient
         admin = AdminClient({"bootstrap.servers": bootstrap})
         deadline = time.time() + self.budget(seconds)
         while time.time() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"{os.path.basename(proc.args[0])} exited with {proc.returncode}")
+                raise RuntimeError(f"{os.path.basename(proc.args[0])} exited with {proc.returncode}: "
+                                   + procs.tail(proc_log))
             tm = admin.list_topics(topic=topic, timeout=10).topics.get(topic)
             if tm and not tm.error and len(tm.partitions) == partitions:
                 return
@@ -420,6 +422,11 @@ class Bench:
             else:
                 (proc, bootstrap), data = self.start_tansu(), None
             try:
+                why = self.kcat_probe(bootstrap)
+                if why:
+                    self.res["kcat"].append({"broker": target, "error": why})
+                    self.problems.append(f"kcat: {target} not measured: {why}")
+                    continue
                 rows = self.kbench_rows(bootstrap, proc.pid, f"kcat-{target}",
                                         ["--only", "produce", "--acks", "1", "--compression", "none", "--no-consume",
                                          "--keep-topics", "--topic", "kcat", "--sizes", self.cfg["kcat_sizes"]])
@@ -435,6 +442,19 @@ class Bench:
                     self.stop_weir(proc, data)
                 else:
                     procs.stop(proc, grace=5)
+
+    def kcat_probe(self, bootstrap):
+        """None when kcat can read the broker's metadata, else why not. (Debian's kcat has
+        librdkafka 2.0.2, which cannot parse Tansu 0.6.0's ApiVersion v3 response: "Protocol read
+        buffer underflow"; without that request, Tansu refuses the older Metadata it falls back to.)"""
+        r = subprocess.run(["kcat", "-L", "-b", bootstrap, "-m", "10"], capture_output=True, text=True,
+                           timeout=self.budget(30))
+        if r.returncode == 0:
+            return None
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        under = next((l for l in lines if "underflow" in l.lower()), None)
+        return ("librdkafka " + ("cannot parse its ApiVersion response (read underflow); " if under else "")
+                + (lines[-1].strip("% ").strip() if lines else f"exit status {r.returncode}"))
 
     def kcat_consume(self, bootstrap, topic, expected, size, broker_pid):
         """`kcat -C -e` from the beginning to the end of every partition, printing one byte per

@@ -55,7 +55,7 @@ public final class Admin {
         self.client = client
     }
 
-    private func call<R: KafkaRequest>(_ request: R, to node: Int32? = nil) async throws -> R.Response {
+    func call<R: KafkaRequest>(_ request: R, to node: Int32? = nil) async throws -> R.Response {
         let client = self.client
         return try await withDeadline(timeoutSeconds, R.apiKey.name) { [request] in try await client.send(request, to: node) }
     }

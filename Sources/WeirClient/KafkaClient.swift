@@ -33,6 +33,7 @@ public final class KafkaClient: Sendable {
         .findCoordinator: 3, .joinGroup: 7, .heartbeat: 4, .leaveGroup: 4, .syncGroup: 5, .describeGroups: 5,
         .listGroups: 4, .createTopics: 7, .deleteTopics: 6, .describeConfigs: 4, .alterConfigs: 2,
         .incrementalAlterConfigs: 1, .createPartitions: 3, .deleteGroups: 2, .apiVersions: 3,
+        .deleteRecords: 2, .offsetDelete: 0,
     ]
 
     /// `servers`: "host:port[,host:port…]".

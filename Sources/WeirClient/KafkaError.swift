@@ -113,6 +113,7 @@ public struct KafkaError: Error, CustomStringConvertible, Equatable {
         80: ("PREFERRED_LEADER_NOT_AVAILABLE", "The preferred leader was not available."),
         81: ("GROUP_MAX_SIZE_REACHED", "The consumer group has reached its max size."),
         82: ("FENCED_INSTANCE_ID", "The broker rejected this static consumer since another consumer with the same group.instance.id has registered with a different member.id."),
+        86: ("GROUP_SUBSCRIBED_TO_TOPIC", "Deleting offsets of a topic is forbidden while the consumer group is actively subscribed to it."),
         87: ("INVALID_RECORD", "This record has failed the validation on broker and hence will be rejected."),
         88: ("UNSTABLE_OFFSET_COMMIT", "There are unstable offsets that need to be cleared."),
         100: ("UNKNOWN_TOPIC_ID", "This server does not host this topic ID."),

@@ -3,41 +3,102 @@ import Foundation
 import KafkaProtocol
 import WeirClient
 
-/// `weir consumer-groups`: kafka-consumer-groups.sh (--list, --describe, --delete) over
-/// ListGroups, FindCoordinator, DescribeGroups, OffsetFetch, ListOffsets and DeleteGroups.
+/// `weir consumer-groups`: kafka-consumer-groups.sh (--list, --describe, --delete,
+/// --reset-offsets, --delete-offsets) over ListGroups, FindCoordinator, DescribeGroups,
+/// OffsetFetch, ListOffsets, OffsetCommit, OffsetDelete and DeleteGroups.
 struct ConsumerGroupsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consumer-groups",
-        abstract: "List, describe or delete consumer groups (like kafka-consumer-groups.sh)."
+        abstract: "List, describe, delete consumer groups; reset or delete their offsets (like kafka-consumer-groups.sh).",
+        discussion: """
+        --reset-offsets plans new committed offsets for the partitions named by --topic \
+        T[:P,P…] (repeatable), --all-topics (every partition the group has committed) or \
+        --from-file (CSV lines topic,partition,offset, or group,topic,partition,offset). The \
+        scenario is one of --to-earliest, --to-latest, --to-current, --to-offset N, --shift-by N, \
+        --to-datetime YYYY-MM-DDTHH:mm:SS.sss (local time unless it ends in Z or ±HH:mm), \
+        --by-duration PnDTnHnMnS (that long before now) or --from-file. Offsets from \
+        --to-offset, --shift-by and --from-file are clamped to [log start, log end]; a time \
+        after the last record resets to the log end. It prints the plan, `GROUP TOPIC \
+        PARTITION NEW-OFFSET`, and commits it only with --execute (--dry-run is the default). \
+        The group must be inactive (Empty, or unknown): a group with members is refused, as \
+        Kafka refuses it. --export prints the plan as CSV for --from-file, --json as one object \
+        per line.
+
+        --delete-offsets --group G --topic T[:P,…] removes the group's committed offsets \
+        (OffsetDelete). Partitions of topics an active group subscribes to are refused \
+        (GROUP_SUBSCRIBED_TO_TOPIC); an empty group's offsets can always be deleted.
+
+        Exit codes: 0 done, 1 failure (an unknown or active group, a partition not done), 2 usage.
+
+        Example:
+          weir consumer-groups --bootstrap-server 127.0.0.1:9092 --group billing \\
+            --reset-offsets --topic orders --to-earliest --execute
+        """
     )
 
     @Option(name: .customLong("bootstrap-server"), help: "The broker to connect to, host:port[,host:port…].")
-    var bootstrapServer: String
+    var bootstrapServer: String?
 
     @Flag(help: "List all consumer groups.") var list = false
     @Flag(help: "Describe groups: offsets and lag per partition (or --members, --state).") var describe = false
     @Flag(help: "Delete groups (they must have no members).") var delete = false
+    @Flag(name: .customLong("reset-offsets"), help: "Reset the committed offsets of inactive groups (a dry run unless --execute).")
+    var resetOffsets = false
+    @Flag(name: .customLong("delete-offsets"), help: "Delete the committed offsets of --group for --topic.")
+    var deleteOffsets = false
 
     @Option(help: "The group (repeatable).")
     var group: [String] = []
 
-    @Flag(name: .customLong("all-groups"), help: "Apply --describe or --delete to every group.")
+    @Flag(name: .customLong("all-groups"), help: "Apply --describe, --delete or --reset-offsets to every group.")
     var allGroups = false
 
     @Flag(help: "With --describe: list the members instead of offsets.") var members = false
     @Flag(help: "With --describe: show the group's state.") var state = false
 
+    @Option(help: "With --reset-offsets/--delete-offsets: T or T:P,P… (repeatable).")
+    var topic: [String] = []
+    @Flag(name: .customLong("all-topics"), help: "With --reset-offsets: every partition the group has committed.")
+    var allTopics = false
+    @Flag(name: .customLong("to-earliest"), help: "Reset to the log start offset.") var toEarliest = false
+    @Flag(name: .customLong("to-latest"), help: "Reset to the log end offset.") var toLatest = false
+    @Flag(name: .customLong("to-current"), help: "Reset to the committed offset (the log end where none).") var toCurrent = false
+    @Option(name: .customLong("to-offset"), parsing: .unconditional, help: "Reset to this offset.") var toOffset: String?
+    @Option(name: .customLong("shift-by"), parsing: .unconditional, help: "Move the committed offset by N (may be negative).") var shiftBy: String?
+    @Option(name: .customLong("to-datetime"), help: "Reset to the first offset at or after YYYY-MM-DDTHH:mm:SS.sss.")
+    var toDatetime: String?
+    @Option(name: .customLong("by-duration"), help: "Reset to the first offset at or after now minus PnDTnHnMnS.")
+    var byDuration: String?
+    @Option(name: .customLong("from-file"), help: "Reset to the offsets of a CSV file (topic,partition,offset lines).")
+    var fromFile: String?
+    @Flag(name: .customLong("dry-run"), help: "Only print the plan (the default).") var dryRun = false
+    @Flag(help: "Commit the plan.") var execute = false
+    @Flag(help: "Print the plan as CSV (for --from-file).") var export = false
+    @Flag(help: "With --reset-offsets: one JSON object per line, for scripts.") var json = false
+
+    @Argument(parsing: .allUnrecognized, help: .hidden)
+    var unrecognized: [String] = []
+
+    static let command = "consumer-groups"
+
     func run() async throws {
-        guard [list, describe, delete].filter({ $0 }).count == 1 else {
-            CLI.printError("Error: Command must include exactly one action: --list, --describe, --delete")
-            throw ExitCode(1)
+        try DatabaseTool.checkUsage(Self.command, unrecognized: unrecognized, required: [("--bootstrap-server", bootstrapServer)])
+        guard [list, describe, delete, resetOffsets, deleteOffsets].filter({ $0 }).count == 1 else {
+            throw DatabaseTool.usage(Self.command, "Command must include exactly one action: --list, --describe, --delete, --reset-offsets, --delete-offsets")
+        }
+        if resetOffsets {
+            try await runResetOffsets()
+            return
+        }
+        if deleteOffsets {
+            try await runDeleteOffsets()
+            return
         }
         if (describe || delete) && group.isEmpty && !allGroups {
-            CLI.printError("Error: Option \(describe ? "--describe" : "--delete") takes one of these options: --all-groups, --group")
-            throw ExitCode(1)
+            throw DatabaseTool.usage(Self.command, "Option \(describe ? "--describe" : "--delete") takes one of these options: --all-groups, --group")
         }
         var failed = false
-        try await CLI.run(bootstrap: bootstrapServer, clientId: "weir-consumer-groups") { client in
+        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-consumer-groups") { client in
             let admin = Admin(client: client)
             let groups = allGroups ? try await admin.listGroups().map(\.groupId) : group
             if list {

@@ -12,6 +12,9 @@ struct Weir: AsyncParsableCommand {
             ConsoleProducerCommand.self,
             ConsoleConsumerCommand.self,
             ConsumerGroupsCommand.self,
+            ConfigsCommand.self,
+            GetOffsetsCommand.self,
+            DeleteRecordsCommand.self,
             LogCommand.self,
             SnapshotCommand.self,
         ]

@@ -82,6 +82,13 @@ public struct BrokerProperties: Sendable {
         "group.min.session.timeout.ms": { $0.broker.groupMinSessionTimeoutMs = try int32($1, "group.min.session.timeout.ms") },
         "group.max.session.timeout.ms": { $0.broker.groupMaxSessionTimeoutMs = try int32($1, "group.max.session.timeout.ms") },
         "offsets.retention.minutes": { $0.broker.offsetsRetentionMinutes = try positive(int64($1, "offsets.retention.minutes"), "offsets.retention.minutes") },
+        "producer.id.expiration.ms": {
+            $0.broker.producerIdExpirationMs = try positive(int64($1, "producer.id.expiration.ms"), "producer.id.expiration.ms")
+        },
+        "producer.id.expiration.check.interval.ms": {
+            $0.broker.producerIdExpirationCheckIntervalMs = try positive(int64($1, "producer.id.expiration.check.interval.ms"),
+                                                                         "producer.id.expiration.check.interval.ms")
+        },
         "offsets.retention.check.interval.ms": {
             $0.broker.offsetsRetentionCheckIntervalMs = try positive(int64($1, "offsets.retention.check.interval.ms"), "offsets.retention.check.interval.ms")
         },

@@ -41,6 +41,7 @@ public enum BrokerRuntime {
                                  dispatcher: dispatcher, maxFrameBytes: config.socketRequestMaxBytes,
                                  logger: logger, onBound: onBound)
         var services: [any Service] = [server, OffsetExpiry(groups: groups, config: config),
+                                       ProducerExpiry(store: store, config: config, io: io, logger: logger),
                                        RetentionService(store: store, topics: broker.topics,
                                                         intervalMs: config.retentionCheckIntervalMs,
                                                         clock: broker.clock, logger: logger,
@@ -98,6 +99,32 @@ struct WALFlusher: Service {
             while !Task.isCancelled {
                 try await Task.sleep(for: .milliseconds(intervalMs))
                 store.flushWAL(sync: true)
+            }
+        }
+    }
+}
+
+/// producer.id.expiration.ms: every producer.id.expiration.check.interval.ms, idempotent
+/// producers silent for longer are forgotten, on the I/O pool (it writes to RocksDB).
+struct ProducerExpiry: Service {
+    let store: LogStore
+    let config: BrokerConfig
+    let io: NIOThreadPool
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(config.producerIdExpirationCheckIntervalMs))
+                let (store, expiration) = (store, config.producerIdExpirationMs)
+                do {
+                    let n = try await io.runIfActive {
+                        try store.expireProducers(nowMs: WallClock.system.nowMs(), expirationMs: expiration)
+                    }
+                    if n > 0 { logger.info("expired idempotent producers", metadata: ["count": "\(n)"]) }
+                } catch {
+                    logger.warning("producer expiry failed", metadata: ["error": "\(error)"])
+                }
             }
         }
     }

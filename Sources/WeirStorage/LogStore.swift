@@ -316,6 +316,20 @@ public final class LogStore: Sendable {
         databaseOptions.statisticsText().map(RocksDBStatistics.init(parsing:))
     }
 
+    /// `PartitionLog.expireProducers` on every partition; returns how many producers went.
+    @discardableResult
+    public func expireProducers(nowMs: Int64, expirationMs: Int64) throws -> Int {
+        var total = 0
+        for log in openTopics.withLock({ $0.values.flatMap(\.logs) }) where !log.isDeleted {
+            do {
+                total += try log.expireProducers(nowMs: nowMs, expirationMs: expirationMs)
+            } catch StorageError.columnFamilyDropped {
+                continue  // its topic was deleted meanwhile
+            }
+        }
+        return total
+    }
+
     /// Flushes every partition's memtables to SST files and waits (tools and benchmarks: so that
     /// what was appended is counted in the flush statistics).
     public func flushAllPartitions() throws {

@@ -35,7 +35,7 @@ public final class PartitionLog: Sendable {
     let syncEveryWrite: Bool
 
     /// What changes as the log is written, under one lock.
-    private struct State {
+    struct State {
         var start: Int64
         var end: Int64
         var watermark: Int64
@@ -43,7 +43,7 @@ public final class PartitionLog: Sendable {
         var producers: [Int64: ProducerState]
     }
 
-    private let state: Mutex<State>
+    let state: Mutex<State>
 
     /// The column family of a partition.
     public static func columnFamilyName(topicId: KafkaUUID, partition: Int32) -> String {
@@ -208,6 +208,33 @@ public final class PartitionLog: Sendable {
     public func producerState(_ producerId: Int64) -> ProducerState? {
         state.withLock { $0.producers[producerId] }
     }
+
+    /// Forgets the producers whose newest batch's max timestamp is `expirationMs` or more before
+    /// `nowMs` (Kafka's `producer.id.expiration.ms`), from the cache and the `producers` column
+    /// family in one write, so that short-lived idempotent producers cannot grow either without
+    /// bound. A later batch from an expired producer is treated as from a new one, as in Kafka.
+    /// Holds the partition's lock only for that one small write.
+    /// - Returns: how many producers were forgotten.
+    @discardableResult
+    public func expireProducers(nowMs: Int64, expirationMs: Int64) throws -> Int {
+        try state.withLock { s in
+            let expired = s.producers.filter { _, producer in
+                let newest = producer.batches.last?.maxTimestamp ?? Int64.min
+                return nowMs - newest >= expirationMs
+            }.map(\.key)
+            guard !expired.isEmpty else { return 0 }
+            let writeBatch = WriteBatch()
+            for id in expired {
+                try producerStore.delete(topicId: topicId, partition: topicPartition.partition, producerId: id, in: writeBatch)
+            }
+            try db.write(writeBatch, sync: syncEveryWrite)
+            for id in expired { s.producers[id] = nil }
+            return expired.count
+        }
+    }
+
+    /// Number of producers whose state this partition keeps.
+    public var producerCount: Int { state.withLock { $0.producers.count } }
 
     // MARK: Read
 

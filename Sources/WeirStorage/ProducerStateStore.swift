@@ -57,6 +57,10 @@ public final class ProducerStateStore: Sendable {
         try batch.put(cf, key: Self.key(topicId, partition, producerId), value: Self.encode(state))
     }
 
+    func delete(topicId: KafkaUUID, partition: Int32, producerId: Int64, in batch: WriteBatch) throws {
+        try batch.delete(cf, key: Self.key(topicId, partition, producerId))
+    }
+
     /// Removes the state of every partition of the topic (one range tombstone).
     func deleteTopic(_ topicId: KafkaUUID, in batch: WriteBatch) throws {
         let prefix = topicId.bytes

@@ -27,6 +27,10 @@ public struct BrokerConfig: Sendable {
     public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
     public var offsetsRetentionMinutes: Int64 = 10_080
     public var offsetsRetentionCheckIntervalMs: Int64 = 600_000
+    /// producer.id.expiration.ms: an idempotent producer silent this long is forgotten (1 day).
+    public var producerIdExpirationMs: Int64 = 86_400_000
+    /// producer.id.expiration.check.interval.ms (10 minutes).
+    public var producerIdExpirationCheckIntervalMs: Int64 = 600_000
 
     /// log.flush.interval.messages: 1 fsyncs the WAL on every append; larger values leave
     /// it to the interval flusher and the OS (Kafka's default: never force).

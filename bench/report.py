@@ -275,7 +275,7 @@ def _kcat_rows(runs, storage):
             note += f"; peer: COUNT MISMATCH or exit {p.get('exit_status')}"
         peer_error = next((r["error"] for r in runs if r.get("broker") == "peer" and r.get("error")), None)
         if peer_error:
-            note += f"; peer not measured: {peer_error}"
+            note += f"; peer not measured: {peer_error.split(';')[0]} (see the problems)"
         rows.append(Row("9 C client (kcat)", f"kcat consume {size} B none (from the first record)", "MB/s",
                         _get(w, "MB_per_s_after_first"), limit=_get(storage.get(kind_name(size, "none")), "read_MB_per_s"),
                         peer=_get(p, "MB_per_s_after_first"), note=note))

@@ -22,9 +22,13 @@ public struct AdminAPI: Sendable {
     let snapshots: SnapshotRegistry
     let io: NIOThreadPool
     let nowMs: @Sendable () -> Int64
+    /// Whether storage writes are failing (`/health` says "degraded" with the error).
+    let storageHealth: StorageHealth?
 
     public init(brokerId: Int32, store: LogStore, metrics: BrokerMetrics, snapshots: SnapshotRegistry,
-                io: NIOThreadPool, nowMs: @escaping @Sendable () -> Int64 = { Broker.wallClockMs() }) {
+                io: NIOThreadPool, storageHealth: StorageHealth? = nil,
+                nowMs: @escaping @Sendable () -> Int64 = { Broker.wallClockMs() }) {
+        self.storageHealth = storageHealth
         self.brokerId = brokerId
         self.store = store
         self.metrics = metrics
@@ -62,10 +66,12 @@ public struct AdminAPI: Sendable {
 
     func health() -> AdminResponse {
         let topics = store.topics()
+        // Still 200 while writes fail: the broker serves reads and answers writes retriably.
+        let failing = storageHealth?.failing
         return .json(.ok, AdminJSON.Health(
-            status: "ok", brokerId: brokerId, uptimeMs: metrics.uptimeMs, topics: topics.count,
-            partitions: topics.reduce(0) { $0 + Int($1.partitionCount) },
-            dataDirFreeBytes: BrokerMetrics.freeBytes(of: store.directory)))
+            status: failing == nil ? "ok" : "degraded", brokerId: brokerId, uptimeMs: metrics.uptimeMs,
+            topics: topics.count, partitions: topics.reduce(0) { $0 + Int($1.partitionCount) },
+            dataDirFreeBytes: BrokerMetrics.freeBytes(of: store.directory), storageError: failing?.error))
     }
 
     func createSnapshot(_ body: ByteBuffer) async -> AdminResponse {

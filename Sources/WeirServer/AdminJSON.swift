@@ -14,6 +14,8 @@ enum AdminJSON {
         var partitions: Int
         /// Free space of the file system holding log.dirs; null when it cannot be read.
         var dataDirFreeBytes: Int64?
+        /// The storage error writes are failing with (a full disk…); null while writes succeed.
+        var storageError: String?
 
         enum CodingKeys: String, CodingKey {
             case status
@@ -21,6 +23,19 @@ enum AdminJSON {
             case uptimeMs = "uptime_ms"
             case topics, partitions
             case dataDirFreeBytes = "data_dir_free_bytes"
+            case storageError = "storage_error"
+        }
+
+        // `storage_error` is written as null rather than left out, so the schema is fixed.
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(status, forKey: .status)
+            try c.encode(brokerId, forKey: .brokerId)
+            try c.encode(uptimeMs, forKey: .uptimeMs)
+            try c.encode(topics, forKey: .topics)
+            try c.encode(partitions, forKey: .partitions)
+            try c.encode(dataDirFreeBytes, forKey: .dataDirFreeBytes)
+            try c.encode(storageError, forKey: .storageError)
         }
     }
 

@@ -48,7 +48,8 @@ public enum BrokerRuntime {
                                                         onPass: { metrics?.retentionPassed(batches: $0.batches, bytes: $0.bytes) })]
         if let (host, port) = properties.adminListener, let metrics {
             let api = AdminAPI(brokerId: config.nodeId, store: store, metrics: metrics,
-                               snapshots: try SnapshotRegistry(store: store), io: io)
+                               snapshots: try SnapshotRegistry(store: store), io: io,
+                               storageHealth: broker.storageHealth)
             services.append(AdminServer(host: host, port: port, group: events, api: api, logger: logger))
         }
         if let interval = config.flushIntervalMs {

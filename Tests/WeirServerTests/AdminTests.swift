@@ -31,7 +31,9 @@ import WeirStorage
             #expect(reply.status == 200)
             #expect(reply.headers["Content-Type"] == ["application/json"])
             let json = try reply.json
-            #expect(Set(json.keys) == ["status", "broker_id", "uptime_ms", "topics", "partitions", "data_dir_free_bytes"])
+            #expect(Set(json.keys) == ["status", "broker_id", "uptime_ms", "topics", "partitions", "data_dir_free_bytes",
+                                       "storage_error"])
+            #expect(json["storage_error"] is NSNull)
             #expect(json["status"] as? String == "ok")
             #expect(json["broker_id"] as? Int == 1)
             #expect(json["topics"] as? Int == 2)

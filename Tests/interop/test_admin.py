@@ -57,7 +57,9 @@ def test_health_and_metrics(broker_factory):
 
     status, health, _ = http(port, "GET", "/health")
     assert status == 200
-    assert set(health) == {"status", "broker_id", "uptime_ms", "topics", "partitions", "data_dir_free_bytes"}
+    assert set(health) == {"status", "broker_id", "uptime_ms", "topics", "partitions", "data_dir_free_bytes",
+                           "storage_error"}
+    assert health["storage_error"] is None
     assert health["status"] == "ok" and health["broker_id"] == 1
     assert health["topics"] == 1 and health["partitions"] == 2
     assert health["data_dir_free_bytes"] > 0

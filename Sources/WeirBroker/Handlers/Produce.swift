@@ -112,6 +112,10 @@ struct ProduceHandler: ApiHandler {
         case .failure(let failure):
             return (refused(r, tp, failure.code, failure.message, context), false)
         }
+        // A compacted topic refuses keyless records, as Kafka does: only such topics pay for reading records.
+        if config.compact, let problem = ProducedBatch.keylessRecordProblem(in: batches, partition: "\(tp)") {
+            return (refused(r, tp, problem.code, problem.message, context), false)
+        }
         // A topic with flush.messages=1 fsyncs each append: never on the event loop.
         if inline && config.fsyncEachAppend { return (r, true) }
         do {

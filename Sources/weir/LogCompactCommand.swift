@@ -5,22 +5,23 @@ import WeirBroker
 import WeirServer
 import WeirStorage
 
-/// `weir log compact`: the broker's delete retention, run offline on a stopped broker's database.
+/// `weir log compact`: the broker's retention and log compaction, run offline on a stopped
+/// broker's database, with the same code as the broker's retention service.
 struct LogCompactCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compact",
-        abstract: "Apply retention (retention.ms, retention.bytes) offline to a stopped broker's database.",
+        abstract: "Apply retention and log compaction offline to a stopped broker's database.",
         discussion: """
-        Runs the broker's own retention pass once, now: for each partition of each topic whose \
+        Runs the broker's own retention pass once, now. For each partition of each topic whose \
         cleanup.policy includes delete, the oldest batches go while they are older than \
         retention.ms or the partition holds more than retention.bytes, and their disk space is \
-        given back. Each topic's settings are its own configs over the broker defaults; give \
-        the broker's properties file with --config and/or defaults with --override \
-        (log.retention.ms, log.retention.hours, log.retention.bytes, log.cleanup.policy …), as \
-        for weir broker.
-
-        Key-based compaction (cleanup.policy=compact) is not built yet: compact-only topics are \
-        skipped with a line saying so; compact,delete topics get the delete part only.
+        given back. Then each partition of a topic whose cleanup.policy includes compact is \
+        compacted when the broker would compact it (min.cleanable.dirty.ratio, \
+        min.compaction.lag.ms, max.compaction.lag.ms, delete.retention.ms): the latest record \
+        of each key stays, at its offset. Each topic's settings are its own configs over the \
+        broker defaults; give the broker's properties file with --config and/or defaults with \
+        --override (log.retention.ms, log.retention.hours, log.retention.bytes, \
+        log.cleanup.policy …), as for weir broker.
 
         Opening the database for writing also does what a broker does at startup (e.g. drop a \
         partition column family that no topic names). The broker must be stopped: while one \
@@ -28,7 +29,8 @@ struct LogCompactCommand: ParsableCommand {
 
         Prints per partition what went; --json prints one JSON object per line and partition: \
         topic, partition, deleted_batches, deleted_bytes, log_start_offset_before, \
-        log_start_offset, log_end_offset, skipped (null, or why).
+        log_start_offset, log_end_offset, compacted_records, compacted_bytes (stored bytes \
+        freed), cleaned_up_to (null when not compacted), skipped (null, or why).
 
         Exit codes: 0 done, 1 could not (database in use, a partition failed), 2 usage.
 
@@ -76,7 +78,7 @@ struct LogCompactCommand: ParsableCommand {
         }
         var out = StdoutWriter()
         var failed = 0
-        var totals = (partitions: 0, batches: 0, bytes: Int64(0))
+        var totals = (partitions: 0, batches: 0, bytes: Int64(0), compacted: 0, records: 0, freed: Int64(0))
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         let bar = ProgressBar("compacting")
         let count = topics.reduce(0) { $0 + Int($1.partitionCount) }
@@ -85,31 +87,35 @@ struct LogCompactCommand: ParsableCommand {
             let config = EffectiveTopicConfig(explicit: record.configs, broker: broker)
             let policy = RetentionPolicy(retentionMs: config.retentionMs, retentionBytes: config.retentionBytes,
                                          deletes: config.deleteRetention)
+            let compaction = CompactionPolicy(compacts: config.compact, topicConfigs: record.configs)
             var skipped: String?
-            if !config.deleteRetention {
-                skipped = "cleanup.policy=compact: key-based compaction is not built yet"
-            } else if !policy.isActive {
-                skipped = "retention.ms and retention.bytes are both unlimited"
+            if !policy.isActive && !compaction.compacts {
+                skipped = config.deleteRetention ? "retention.ms and retention.bytes are both unlimited"
+                    : "cleanup.policy has neither delete nor compact"
             }
             for p in 0..<record.partitionCount {
                 let tp = TopicPartition(record.name, p)
                 guard let log = store.partition(tp) else { continue }
                 let before = log.offsets
                 var outcome: RetentionOutcome?
+                var compacted: CompactionOutcome?
                 if skipped == nil {
+                    var stage = "retention"
                     do {
-                        outcome = try log.enforceRetention(policy, nowMs: nowMs)
+                        if policy.isActive { outcome = try log.enforceRetention(policy, nowMs: nowMs) }
+                        stage = "compaction"
+                        if compaction.compacts { compacted = try log.compact(compaction, nowMs: nowMs) }
                     } catch {
                         bar.finish()
-                        CLI.printError("weir \(command): \(tp): retention failed: \(error)")
+                        CLI.printError("weir \(command): \(tp): \(stage) failed: \(error)")
                         failed += 1
                         continue
                     }
                 }
                 done += 1
                 bar.update(Double(done) / Double(max(count, 1)))
-                if let failure = outcome?.reclaimFailure {
-                    CLI.printError("weir \(command): \(tp): records deleted, but giving their space back failed: \(failure)")
+                if let failure = outcome?.reclaimFailure ?? compacted?.reclaimFailure {
+                    CLI.printError("weir \(command): \(tp): records removed, but giving their space back failed: \(failure)")
                 }
                 let after = log.offsets
                 if let outcome {
@@ -117,21 +123,39 @@ struct LogCompactCommand: ParsableCommand {
                     totals.batches += outcome.decision.batches
                     totals.bytes += outcome.decision.bytes
                 }
+                if let compacted {
+                    totals.compacted += 1
+                    totals.records += compacted.recordsRemoved
+                    totals.freed += compacted.bytesFreed
+                }
                 let line: String
                 if json {
                     line = DatabaseTool.jsonLine([
                         "topic": record.name, "partition": p,
                         "deleted_batches": outcome?.decision.batches ?? 0, "deleted_bytes": outcome?.decision.bytes ?? 0,
                         "log_start_offset_before": before.logStartOffset, "log_start_offset": after.logStartOffset,
-                        "log_end_offset": after.logEndOffset, "skipped": DatabaseTool.null(skipped),
+                        "log_end_offset": after.logEndOffset,
+                        "compacted_records": compacted?.recordsRemoved ?? 0, "compacted_bytes": compacted?.bytesFreed ?? 0,
+                        "cleaned_up_to": DatabaseTool.null(compacted?.cleanedUpTo), "skipped": DatabaseTool.null(skipped),
                     ])
                 } else if let skipped {
                     line = "\(tp): skipped: \(skipped)"
-                } else if let outcome {
-                    line = "\(tp): deleted \(outcome.decision.batches) batches, \(outcome.decision.bytes) bytes; "
-                        + "log start offset \(before.logStartOffset) -> \(after.logStartOffset) (log end offset \(after.logEndOffset))"
                 } else {
-                    line = "\(tp): nothing to delete (log start offset \(after.logStartOffset), log end offset \(after.logEndOffset))"
+                    var parts: [String] = []
+                    if let outcome {
+                        parts.append("deleted \(outcome.decision.batches) batches, \(outcome.decision.bytes) bytes; "
+                            + "log start offset \(before.logStartOffset) -> \(after.logStartOffset) (log end offset \(after.logEndOffset))")
+                    }
+                    if let compacted {
+                        parts.append("compacted: removed \(compacted.recordsRemoved) records, \(compacted.bytesFreed) bytes; "
+                            + "cleaned up to offset \(compacted.cleanedUpTo)")
+                    }
+                    if parts.isEmpty {
+                        let what = compaction.compacts ? (policy.isActive ? "nothing to delete or compact" : "nothing to compact")
+                            : "nothing to delete"
+                        parts.append("\(what) (log start offset \(after.logStartOffset), log end offset \(after.logEndOffset))")
+                    }
+                    line = "\(tp): " + parts.joined(separator: "; ")
                 }
                 bar.finish()
                 out.write(line + "\n")
@@ -140,6 +164,9 @@ struct LogCompactCommand: ParsableCommand {
         bar.finish()
         if !json {
             out.write("deleted \(totals.batches) batches, \(totals.bytes) bytes from \(totals.partitions) partitions\n")
+            if totals.compacted > 0 {
+                out.write("compacted \(totals.compacted) partitions: removed \(totals.records) records, \(totals.freed) bytes\n")
+            }
         }
         out.flush()
         if failed > 0 { throw ExitCode(1) }

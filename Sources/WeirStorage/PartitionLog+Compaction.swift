@@ -78,6 +78,13 @@ extension PartitionLog {
     ///   decode (compaction stops there; chunks already written stay, the checkpoint does not move).
     public func compact(_ policy: CompactionPolicy, nowMs: Int64,
                         maxDecompressedSize: Int = 64 << 20) throws -> CompactionOutcome? {
+        try compact(policy, nowMs: nowMs, maxDecompressedSize: maxDecompressedSize, beforeApplying: nil)
+    }
+
+    /// `compact`, with `beforeApplying(i)` called before chunk i is written (tests: a crash, or a
+    /// DeleteRecords, between planning and writing).
+    func compact(_ policy: CompactionPolicy, nowMs: Int64, maxDecompressedSize: Int,
+                 beforeApplying: ((Int) throws -> Void)?) throws -> CompactionOutcome? {
         guard policy.compacts else { return nil }
         let current = offsets
         let checkpoint = try cleanerCheckpoint().relevant(from: current.logStartOffset)
@@ -93,6 +100,7 @@ extension PartitionLog {
         var outcome = CompactionOutcome(decision: decision, cleanedUpTo: max(decision.cleanableEnd, checkpoint.cleanedUpTo))
         var cursor: Int64? = nil
         var changed: ClosedRange<Int64>?
+        var chunkIndex = 0
         while true {
             let chunk = try planChunk(&plan, after: cursor, logStart: current.logStartOffset,
                                       end: decision.cleanableEnd, maxDecompressedSize: maxDecompressedSize)
@@ -100,6 +108,8 @@ extension PartitionLog {
                 ? checkpoint.advanced(to: decision.cleanableEnd, cleanBytes: plan.cleanBytes, nowMs: nowMs,
                                       keptTombstones: plan.keptTombstones)
                 : nil
+            try beforeApplying?(chunkIndex)
+            chunkIndex += 1
             let skipped = try apply(chunk.actions, checkpoint: next)
             for action in chunk.actions where !skipped.contains(action.key) {
                 outcome.recordsRemoved += action.recordsRemoved

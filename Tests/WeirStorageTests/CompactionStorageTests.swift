@@ -243,6 +243,57 @@ import Testing
         }
     }
 
+    struct Crash: Error {}
+
+    @Test func aCrashBetweenChunksLosesNothingCompactionKeeps() throws {
+        try withTempDirectory { dir in
+            var store = try openStore(dir)
+            try store.createTopic(name: "t", partitions: 1, configs: [:])
+            var log = try #require(store.partition(TopicPartition("t", 0)))
+            let all = try Self.append((0..<3_000).map { [("u\($0)", "x"), ("hot", "\($0)")] }, to: log)
+            // The first chunk (batches 0–1,023, offsets 0–2,047, without "hot") is written; the process dies
+            // before the second.
+            #expect(throws: Crash.self) {
+                try log.compact(CompactionPolicy(compacts: true), nowMs: Self.now, maxDecompressedSize: 1 << 20) {
+                    if $0 == 1 { throw Crash() }
+                }
+            }
+            store.close()
+            store = try openStore(dir)
+            defer { store.close() }
+            log = try #require(store.partition(TopicPartition("t", 0)))
+            // Every latest record is there; the older "hot" values past the first chunk too;
+            // the checkpoint did not move.
+            #expect(try Self.entries(log, from: 0) == all.filter { $0.key != "hot" || $0.offset > 2 * 1_023 + 1 })
+            #expect(try log.cleanerCheckpoint() == CleanerCheckpoint())
+            // The next pass finishes the job.
+            _ = try #require(try log.compact(CompactionPolicy(compacts: true), nowMs: Self.now))
+            #expect(try Self.entries(log, from: 0) == Self.expected(all))
+            #expect(try log.cleanerCheckpoint().cleanedUpTo == 6_000)
+        }
+    }
+
+    @Test func batchesDeletedMeanwhileAreLeftAlone() throws {
+        try withTempDirectory { dir in
+            let store = try openStore(dir)
+            defer { store.close() }
+            try store.createTopic(name: "t", partitions: 1, configs: [:])
+            let log = try #require(store.partition(TopicPartition("t", 0)))
+            let all = try Self.append((0..<100).map { [("u\($0)", "x"), ("hot", "\($0)")] }, to: log)
+            // A DeleteRecords lands between reading and writing: the batches it removed are not
+            // written back.
+            let outcome = try #require(try log.compact(CompactionPolicy(compacts: true), nowMs: Self.now,
+                                                       maxDecompressedSize: 1 << 20) { _ in
+                try log.deleteRecords(before: 100)
+            })
+            #expect(outcome.batchesSkipped == 50)
+            #expect(outcome.batchesRewritten == 49)
+            #expect(log.offsets == LogOffsets(logStartOffset: 100, logEndOffset: 200, highWatermark: 200))
+            #expect(try Self.entries(log, from: 100) == Self.expected(all).filter { $0.offset >= 100 })
+            #expect(try LogInspector(store).verify().problems == [])
+        }
+    }
+
     @Test func minCompactionLagLeavesTheHeadAlone() throws {
         try withTempDirectory { dir in
             let store = try openStore(dir)

@@ -33,7 +33,8 @@ public enum BrokerRuntime {
         let registry = broker.makeRegistry()
         // The admin listener and its metrics exist only when admin.listener is set.
         let metrics = properties.adminListener.map { _ in
-            BrokerMetrics(store: store, groups: groups, apiKeys: registry.advertised.map(\.apiKey))
+            BrokerMetrics(store: store, groups: groups, apiKeys: registry.advertised.map(\.apiKey),
+                          storageHealth: broker.storageHealth)
         }
         let dispatcher = RequestDispatcher(registry: registry, logger: logger,
                                            observer: metrics?.requests ?? NoRequestObserver())

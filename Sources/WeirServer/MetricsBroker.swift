@@ -29,6 +29,7 @@ import Glibc
 ///     weir_rocksdb_flush_write_bytes_total                          counter (rocksdb.flush.write.bytes)
 ///     weir_rocksdb_compaction_write_bytes_total                     counter (rocksdb.compact.write.bytes)
 ///     weir_data_dir_free_bytes                                      gauge (free space of log.dirs' file system)
+///     weir_storage_failing                                          gauge (1 while storage writes fail, e.g. a full disk)
 ///
 /// Series of deleted partitions and of lag that is gone are removed at the next scrape.
 public final class BrokerMetrics: Sendable {
@@ -53,6 +54,8 @@ public final class BrokerMetrics: Sendable {
     private let stallSeconds: CoreMetrics.FloatingPointCounter
     private let flushWriteBytes: CoreMetrics.Counter
     private let compactionWriteBytes: CoreMetrics.Counter
+    private let storageFailing: CoreMetrics.Gauge
+    private let storageHealth: StorageHealth?
 
     /// What the last scrape left: per-series gauges to update or remove, tickers already counted.
     private struct ScrapeState {
@@ -71,7 +74,8 @@ public final class BrokerMetrics: Sendable {
     private let state = Mutex(ScrapeState())
 
     /// - Parameter apiKeys: the APIs the dispatcher serves (`HandlerRegistry.advertised`).
-    public init(store: LogStore, groups: GroupCoordinator, apiKeys: [Int16]) {
+    public init(store: LogStore, groups: GroupCoordinator, apiKeys: [Int16], storageHealth: StorageHealth? = nil) {
+        self.storageHealth = storageHealth
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["weir_request_duration_seconds"] = RequestMetrics.durationBuckets
@@ -89,6 +93,7 @@ public final class BrokerMetrics: Sendable {
         blockCacheBytes = CoreMetrics.Gauge(label: "weir_rocksdb_block_cache_bytes", factory: factory)
         pendingCompactionBytes = CoreMetrics.Gauge(label: "weir_rocksdb_pending_compaction_bytes", factory: factory)
         dataDirFreeBytes = CoreMetrics.Gauge(label: "weir_data_dir_free_bytes", factory: factory)
+        storageFailing = CoreMetrics.Gauge(label: "weir_storage_failing", factory: factory)
         stallSeconds = CoreMetrics.FloatingPointCounter(label: "weir_rocksdb_write_stall_seconds_total", factory: factory)
         flushWriteBytes = CoreMetrics.Counter(label: "weir_rocksdb_flush_write_bytes_total", factory: factory)
         compactionWriteBytes = CoreMetrics.Counter(label: "weir_rocksdb_compaction_write_bytes_total", factory: factory)
@@ -117,6 +122,7 @@ public final class BrokerMetrics: Sendable {
         pendingCompactionBytes.record(store.integerPropertyTotal("rocksdb.estimate-pending-compaction-bytes"))
         blockCacheBytes.record(store.blockCacheUsageBytes)
         if let free = Self.freeBytes(of: store.directory) { dataDirFreeBytes.record(free) }
+        storageFailing.record(storageHealth?.failing == nil ? 0 : 1)
         topicCount.record(store.topics().count)
         partitionCount.record(offsets.count)
         let factory = self.factory

@@ -12,6 +12,12 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from conftest import Broker, create_topic, free_port
 
 
+def metrics(port):
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
 def health(port):
     import json
     import urllib.request
@@ -70,6 +76,7 @@ def test_a_full_disk_refuses_writes_retriably_keeps_everything_acknowledged_and_
         assert "kafkaStorageError (56)" in log
         state = health(admin)
         assert state["status"] == "degraded" and "space" in (state["storage_error"] or "").lower(), state
+        assert "weir_storage_failing 1" in metrics(admin)
 
         # Space returns: writes are taken again (bounded wait, asserted).
         ballast.unlink()
@@ -84,6 +91,7 @@ def test_a_full_disk_refuses_writes_retriably_keeps_everything_acknowledged_and_
         assert later is not None, "no write taken after space returned:\n" + b.log_text()
         assert "storage recovered" in b.log_text()
         assert health(admin)["status"] == "ok" and health(admin)["storage_error"] is None
+        assert "weir_storage_failing 0" in metrics(admin)
 
         # Every acknowledged record is there, at its acknowledged offset.
         c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "full", "enable.auto.commit": False})

@@ -301,9 +301,8 @@ def _rebalance_rows(runs):
                 notes.append(f"{who}NOT STABLE within the timeout" + (f" ({r['note']})" if r.get("note") else ""))
         if p is None and peer_note:
             notes.append(f"peer: {peer_note}")
-        if n > 16:  # rebalance.py's balanced(): with more consumers than partitions, no spread check
-            notes.append("rebalance.py counts any one-owner-per-partition assignment as stable here, "
-                         "even one consumer holding all 16")
+        if n > 16:  # rebalance.py's balanced(): counts differ by at most one, so here none owns two
+            notes.append("stable = every partition owned once, no consumer owning two")
         rows.append(Row("10 rebalance", f"group of {n} consumers on 16 partitions: seconds to stable", "s",
                         _get(w, "seconds_to_stable"), peer=_get(p, "seconds_to_stable"), note="; ".join(notes)))
     return rows

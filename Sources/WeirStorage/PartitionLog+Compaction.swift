@@ -139,7 +139,7 @@ extension PartitionLog {
     func latestOffsets(from: Int64, to end: Int64, maxDecompressedSize: Int) throws -> [[UInt8]: Int64] {
         guard end > from else { return [:] }
         return try db.withIterator(cf, upperBound: Array(OffsetKey(end)), fillCache: false) { it in
-            try Self.seekBatch(it, containing: from)
+            try it.seekToBatch(containing: from)
             var latest: [[UInt8]: Int64] = [:]
             while it.isValid {
                 let batch = try Self.decode(it, maxDecompressedSize: maxDecompressedSize)
@@ -164,7 +164,7 @@ extension PartitionLog {
             if let after {
                 it.seek(OffsetKey(after + 1))
             } else {
-                try Self.seekBatch(it, containing: logStart)
+                try it.seekToBatch(containing: logStart)
             }
             var actions: [CompactionAction] = []
             var bytes = 0
@@ -213,16 +213,6 @@ extension PartitionLog {
         }
     }
 
-    /// Moves `it` to the batch containing `offset`, or the first batch after it.
-    private static func seekBatch(_ it: borrowing RocksDBIterator, containing offset: Int64) throws {
-        it.seekForPrev(OffsetKey(offset))
-        if it.isValid {
-            if try StoredBatch(key: it.key, value: it.value).lastOffset < offset { it.next() }
-        } else {
-            try it.checkError()
-            it.seek(OffsetKey(offset))
-        }
-    }
 
     /// The batch under the iterator, decoded and its CRC checked.
     private static func decode(_ it: borrowing RocksDBIterator, maxDecompressedSize: Int) throws -> DecodedBatch {

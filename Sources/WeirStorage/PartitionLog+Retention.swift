@@ -62,13 +62,7 @@ extension PartitionLog {
     /// reads the expired batches plus one, a size limit reads the whole partition.
     func batchSummaries(from start: Int64, stopAfter stop: (BatchSummary) -> Bool) throws -> [BatchSummary] {
         try db.withIterator(cf, fillCache: false) { it in
-            it.seekForPrev(OffsetKey(start))
-            if it.isValid {
-                if try StoredBatch(key: it.key, value: it.value).lastOffset < start { it.next() }
-            } else {
-                try it.checkError()
-                it.seek(OffsetKey(start))
-            }
+            try it.seekToBatch(containing: start)
             var summaries: [BatchSummary] = []
             while it.isValid {
                 let batch = try StoredBatch(key: it.key, value: it.value)

@@ -258,7 +258,7 @@ public final class PartitionLog: Sendable {
         }
         guard offset < current.highWatermark else { return 0 }
         let total = try db.withIterator(cf, upperBound: Array(OffsetKey(current.highWatermark))) { it -> Int? in
-            try Self.position(it, at: offset)
+            try it.seekToBatch(containing: offset)
             // The log is dense from its start, so only a concurrent deleteRecords (after our
             // offsets snapshot, before the iterator's) can leave no batch holding `offset`.
             guard it.isValid else {
@@ -290,17 +290,6 @@ public final class PartitionLog: Sendable {
         return total
     }
 
-    /// Moves `it` to the batch containing `offset`, or the first batch after it.
-    private static func position(_ it: borrowing RocksDBIterator, at offset: Int64) throws {
-        it.seekForPrev(OffsetKey(offset))
-        if it.isValid {
-            if try StoredBatch(key: it.key, value: it.value).lastOffset < offset { it.next() }
-        } else {
-            try it.checkError()
-            it.seek(OffsetKey(offset))
-        }
-    }
-
     // MARK: Timestamps
 
     /// The first offset whose batch has maxTimestamp ≥ `timestamp`, with that maxTimestamp
@@ -314,7 +303,7 @@ public final class PartitionLog: Sendable {
     public func offset(forTimestamp timestamp: Int64) throws -> (offset: Int64, timestamp: Int64)? {
         let current = offsets
         return try db.withIterator(cf, upperBound: Array(OffsetKey(current.highWatermark)), fillCache: false) { it in
-            try Self.position(it, at: current.logStartOffset)
+            try it.seekToBatch(containing: current.logStartOffset)
             while it.isValid {
                 let batch = try StoredBatch(key: it.key, value: it.value)
                 if batch.maxTimestamp >= timestamp {
@@ -334,7 +323,7 @@ public final class PartitionLog: Sendable {
     public func maxTimestampOffset() throws -> (offset: Int64, timestamp: Int64)? {
         let current = offsets
         return try db.withIterator(cf, upperBound: Array(OffsetKey(current.highWatermark)), fillCache: false) { it in
-            try Self.position(it, at: current.logStartOffset)
+            try it.seekToBatch(containing: current.logStartOffset)
             var best: (offset: Int64, timestamp: Int64)?
             while it.isValid {
                 let batch = try StoredBatch(key: it.key, value: it.value)

@@ -70,6 +70,20 @@ public final class RocksDB: @unchecked Sendable {
     /// `default` is added with `options` when not listed.
     public static func open(path: String, options: RocksDBOptions,
                             columnFamilies: [(name: String, options: RocksDBOptions)]) throws -> RocksDB {
+        try open(path: path, options: options, columnFamilies: columnFamilies, what: "open") {
+            count, names, familyOptions, handles, err in
+            rocksdb_open_column_families(options.pointer, path, count, names, familyOptions, handles, err)
+        }
+    }
+
+    /// What `open` and `openReadOnly` share: the family list with `default` added, the C arrays,
+    /// and a wrapper holding every returned handle. `call` is the C open function.
+    private static func open(
+        path: String, options: RocksDBOptions, columnFamilies: [(name: String, options: RocksDBOptions)],
+        what: String,
+        _ call: (Int32, [UnsafePointer<CChar>?], [OpaquePointer?], UnsafeMutablePointer<OpaquePointer?>,
+                 UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> OpaquePointer?
+    ) throws -> RocksDB {
         var all = columnFamilies
         if !all.contains(where: { $0.name == defaultColumnFamily }) {
             all.insert((defaultColumnFamily, options), at: 0)
@@ -77,21 +91,18 @@ public final class RocksDB: @unchecked Sendable {
         guard all.count <= Int(Int32.max) else { throw StorageError.invalidArgument("too many column families") }
         let cNames = all.map { strdup($0.name) }
         defer { cNames.forEach { free($0) } }
-        var namePointers: [UnsafePointer<CChar>?] = cNames.map { $0.map { UnsafePointer($0) } }
-        var optionPointers: [OpaquePointer?] = all.map { $0.options.pointer }
+        let namePointers: [UnsafePointer<CChar>?] = cNames.map { $0.map { UnsafePointer($0) } }
+        let optionPointers: [OpaquePointer?] = all.map { $0.options.pointer }
         var handles = [OpaquePointer?](repeating: nil, count: all.count)
-        let db = try withErrorPointer { err in
-            rocksdb_open_column_families(options.pointer, path, Int32(all.count), &namePointers,
-                                         &optionPointers, &handles, err)
+        let db = try handles.withUnsafeMutableBufferPointer { h in
+            try withErrorPointer { err in call(Int32(all.count), namePointers, optionPointers, h.baseAddress!, err) }
         }
-        guard let db else { throw StorageError.rocksDB("open \(path) returned no database") }
+        guard let db else { throw StorageError.rocksDB("\(what) \(path) returned no database") }
         let wrapper = RocksDB(path: path, db: db, options: options)
         for (i, entry) in all.enumerated() {
             guard let h = handles[i] else { continue }
             wrapper.families[entry.name] = ColumnFamily(name: entry.name, handle: h, lock: wrapper.lock)
         }
-        // Keep the per-family options alive as long as the database (RocksDB copied them, but a
-        // caller may reuse the same object for `createColumnFamily`).
         return wrapper
     }
 
@@ -498,28 +509,11 @@ public final class RocksDB: @unchecked Sendable {
     /// LOG. Every write through it fails with RocksDB's "Not supported" error.
     public static func openReadOnly(path: String, options: RocksDBOptions,
                                     columnFamilies: [(name: String, options: RocksDBOptions)]) throws -> RocksDB {
-        var all = columnFamilies
-        if !all.contains(where: { $0.name == defaultColumnFamily }) {
-            all.insert((defaultColumnFamily, options), at: 0)
-        }
-        guard all.count <= Int(Int32.max) else { throw StorageError.invalidArgument("too many column families") }
-        let cNames = all.map { strdup($0.name) }
-        defer { cNames.forEach { free($0) } }
-        let namePointers: [UnsafePointer<CChar>?] = cNames.map { $0.map { UnsafePointer($0) } }
-        let optionPointers: [OpaquePointer?] = all.map { $0.options.pointer }
-        var handles = [OpaquePointer?](repeating: nil, count: all.count)
-        let db = try withErrorPointer { err in
+        try open(path: path, options: options, columnFamilies: columnFamilies, what: "read-only open") {
+            count, names, familyOptions, handles, err in
             // 0: a WAL is allowed (a running broker's, or one not yet flushed): it is replayed.
-            rocksdb_open_for_read_only_column_families(options.pointer, path, Int32(all.count), namePointers,
-                                                       optionPointers, &handles, 0, err)
+            rocksdb_open_for_read_only_column_families(options.pointer, path, count, names, familyOptions, handles, 0, err)
         }
-        guard let db else { throw StorageError.rocksDB("read-only open \(path) returned no database") }
-        let wrapper = RocksDB(path: path, db: db, options: options)
-        for (i, entry) in all.enumerated() {
-            guard let h = handles[i] else { continue }
-            wrapper.families[entry.name] = ColumnFamily(name: entry.name, handle: h, lock: wrapper.lock)
-        }
-        return wrapper
     }
 }
 

@@ -33,3 +33,18 @@ struct StoredBatch {
         size = value.count
     }
 }
+
+extension RocksDBIterator {
+    /// Moves to the stored batch that contains `offset`, or the first batch after it (a reader
+    /// may ask for any offset inside a batch). Keys are base offsets, so the batch at or before
+    /// `offset` holds it unless it ends earlier.
+    func seekToBatch(containing offset: Int64) throws {
+        seekForPrev(OffsetKey(offset))
+        if isValid {
+            if try StoredBatch(key: key, value: value).lastOffset < offset { next() }
+        } else {
+            try checkError()
+            seek(OffsetKey(offset))
+        }
+    }
+}

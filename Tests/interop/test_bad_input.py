@@ -162,7 +162,7 @@ def test_random_requests_never_crash_the_broker(broker):
     rnd = random.Random(1234)
     create_topic(broker.bootstrap, "fuzz")
     produce_some(broker.bootstrap, "fuzz", 5)
-    apis = [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 22, 32, 33, 37, 42, 44, 60]
+    apis = [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 32, 33, 35, 37, 42, 44, 47, 60]
     cases = []
     for i in range(2000):
         body = bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 64)))

@@ -39,7 +39,7 @@ public final class Broker: Sendable {
         r.register(ProduceHandler(store: store, topics: topics, waiters: appendWaiters, io: io, clock: clock,
                                   health: storageHealth, logger: logger,
                                   fsyncEachAppend: config.flushIntervalMessages == 1))
-        r.register(FetchHandler(store: store, waiters: appendWaiters, sessions: fetchSessions, io: io, clock: clock))
+        r.register(FetchHandler(store: store, topics: topics, waiters: appendWaiters, sessions: fetchSessions, io: io, clock: clock))
         r.register(ListOffsetsHandler(store: store, io: io))
         r.register(MetadataHandler(config: config, store: store, topics: topics, io: io))
         r.register(OffsetCommitHandler(store: store, groups: groups, clock: clock))

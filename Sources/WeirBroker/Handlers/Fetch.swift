@@ -6,14 +6,20 @@ import WeirStorage
 /// `max.wait.ms` passes, waking as soon as a produce lands in one of the fetched partitions.
 /// Incremental fetch sessions (KIP-227, `FetchSessionCache`) let a consumer of many partitions
 /// send and receive only the partitions that changed.
+///
+/// Versions 0–3 (old clients) cannot read record batches: their answers are down-converted
+/// to message sets (magic 0 for v0–v1, 1 for v2–v3; `LegacyMessageSet.downConvert`), per
+/// record, on the I/O pool, unless the topic sets `message.downconversion.enable=false`
+/// (UNSUPPORTED_VERSION, as in Kafka). v4+ answers are the stored bytes, untouched.
 struct FetchHandler: ApiHandler {
     typealias Request = FetchRequest
     let store: LogStore
+    let topics: TopicManager
     let waiters: AppendWaiters
     let sessions: FetchSessionCache
     let io: IOPool
     let clock: WallClock
-    var versions: ClosedRange<Int16> { 4...12 }
+    var versions: ClosedRange<Int16> { 0...12 }
 
     private struct Got: Sendable {
         var error: ErrorCode = .none
@@ -46,10 +52,15 @@ struct FetchHandler: ApiHandler {
         let maxBytes = Int(max(0, request.maxBytes))
         let minBytes = Int(max(0, request.minBytes))
         let deadline = ContinuousClock.now + .milliseconds(Int(max(0, request.maxWaitMs)))
+        let magic: Int8? = switch context.apiVersion {
+        case ..<2: 0
+        case ..<4: 1
+        default: nil
+        }
 
         // Long poll: re-read whenever one of the partitions gets an append, until min.bytes
         // are there, an error is, or max.wait.ms has passed.
-        var got = try await read(wanted, maxBytes: maxBytes)
+        var got = try await read(wanted, maxBytes: maxBytes, magic: magic)
         while !wanted.isEmpty, !got.contains(where: { $0.error != .none }),
               got.reduce(0, { $0 + ($1.records?.readableBytes ?? 0) }) < minBytes {
             let remaining = ContinuousClock.now.duration(to: deadline).milliseconds
@@ -61,7 +72,7 @@ struct FetchHandler: ApiHandler {
             }
             // The connection closed (its task was cancelled): nobody will read an answer.
             try Task.checkCancellation()
-            got = try await read(wanted, maxBytes: maxBytes)
+            got = try await read(wanted, maxBytes: maxBytes, magic: magic)
         }
 
         let outcomes = zip(wanted, got).map { w, g in
@@ -91,9 +102,10 @@ struct FetchHandler: ApiHandler {
 
     /// One pass over all partitions on the I/O pool. The response-level `max.bytes` is shared
     /// in request order; the first batch found is always returned so that a batch larger than
-    /// the limits can still be consumed (KIP-74).
-    private func read(_ wanted: [FetchSessionCache.CachedPartition], maxBytes: Int) async throws -> [Got] {
+    /// the limits can still be consumed (KIP-74). `magic`: down-convert to that message format.
+    private func read(_ wanted: [FetchSessionCache.CachedPartition], maxBytes: Int, magic: Int8?) async throws -> [Got] {
         let store = self.store
+        let topics = self.topics
         return try await io.run {
             var budget = maxBytes
             var gotAny = false
@@ -112,6 +124,27 @@ struct FetchHandler: ApiHandler {
                 }
                 let limit = min(w.maxBytes, budget)
                 guard w.fetchOffset < offsets.highWatermark, limit > 0 || !gotAny else { return g }
+                if let magic {
+                    guard let topic = store.topic(named: w.topicPartition.topic),
+                          topics.effectiveConfig(of: topic).downConversion else {
+                        g.error = .unsupportedVersion
+                        return g
+                    }
+                    do {
+                        let converted = try Self.downConverted(log, from: w.fetchOffset, to: offsets.highWatermark,
+                                                               magic: magic, maxBytes: limit, minOne: !gotAny)
+                        if converted.readableBytes > 0 {
+                            g.records = converted
+                            budget = max(0, budget - converted.readableBytes)
+                            gotAny = true
+                        }
+                    } catch StorageError.offsetOutOfRange {
+                        g.error = .offsetOutOfRange
+                    } catch {
+                        g.error = ErrorCode(storageError: error)
+                    }
+                    return g
+                }
                 // Sized once up front (up to 1 MiB, librdkafka's default partition limit) so that the
                 // copy out of RocksDB does not also pay for the buffer doubling as it grows.
                 var buffer = ByteBufferAllocator().buffer(capacity: min(max(limit, 16 << 10), 1 << 20))
@@ -130,6 +163,24 @@ struct FetchHandler: ApiHandler {
                 return g
             }
         }
+    }
+}
+
+extension FetchHandler {
+    /// Fetch v0–v3: the records from `offset` as a message set of `magic`. Batches that give
+    /// no message (control batches, batches emptied by compaction) are read past, up to `end`,
+    /// so an old client is not answered with nothing while records follow.
+    static func downConverted(_ log: PartitionLog, from offset: Int64, to end: Int64, magic: Int8,
+                              maxBytes: Int, minOne: Bool) throws -> ByteBuffer {
+        var from = offset
+        while from < end {
+            var stored = ByteBufferAllocator().buffer(capacity: min(max(maxBytes, 16 << 10), 1 << 20))
+            guard try log.read(from: from, maxBytes: maxBytes, minOneBatch: true, into: &stored) > 0 else { break }
+            let converted = try LegacyMessageSet.downConvert(stored, toMagic: magic, from: from, maxBytes: maxBytes, minOne: minOne)
+            if converted.count > 0 || converted.nextOffset <= from { return converted.messages }
+            from = converted.nextOffset
+        }
+        return ByteBuffer()
     }
 }
 

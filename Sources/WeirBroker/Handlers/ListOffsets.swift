@@ -3,12 +3,16 @@ import NIOCore
 import WeirStorage
 
 /// ListOffsets (2): earliest (-2), latest (-1), max timestamp (-3), or the first offset whose
-/// timestamp is at or after a given time. Version 0's multi-offset form is not served.
+/// timestamp is at or after a given time.
+///
+/// Version 0 (sarama before V0_10_1_0) answers a list, newest first, of at most
+/// `maxNumOffsets` offsets, which Kafka drew from segment starts: Weir's log has no segments,
+/// so latest gives [log end, log start], earliest [log start], and a time the offset v1 gives.
 struct ListOffsetsHandler: ApiHandler {
     typealias Request = ListOffsetsRequest
     let store: LogStore
     let io: IOPool
-    var versions: ClosedRange<Int16> { 1...7 }
+    var versions: ClosedRange<Int16> { 0...7 }
 
     static let latest: Int64 = -1
     static let earliest: Int64 = -2
@@ -47,6 +51,11 @@ struct ListOffsetsHandler: ApiHandler {
                             }
                         default:
                             r.errorCode = ErrorCode.invalidRequest.rawValue
+                        }
+                        if context.apiVersion == 0 && r.errorCode == 0 {
+                            var offsets = [r.offset >= 0 ? r.offset : log.highWatermark]
+                            if p.timestamp == Self.latest && log.logStartOffset != r.offset { offsets.append(log.logStartOffset) }
+                            r.oldStyleOffsets = Array(offsets.prefix(Int(max(0, p.maxNumOffsets))))
                         }
                     } catch {
                         r.errorCode = ErrorCode(storageError: error).rawValue

@@ -12,10 +12,11 @@ import WeirStorage
 /// be fsynced (`log.flush.interval.messages=1`) does the request go to the I/O pool, so an
 /// fsync never blocks an event loop.
 ///
-/// Versions 3+ only: older versions carry message formats 0/1, which Weir does not store.
-/// Like Kafka from v3 on, a partition's records must be exactly one batch (INVALID_RECORD
-/// otherwise): an idempotent producer's retry is recognised batch by batch, and a request
-/// answers each partition with one base offset.
+/// Versions 0–2 (old clients: sarama before V0_11_0_0, kafka-go 0.2) carry message sets of
+/// magic 0/1; they are up-converted into one v2 batch (`LegacyMessageSet.upConvert`) on the I/O
+/// pool and stored like any other. From v3 on, as in Kafka, a partition's records must be
+/// exactly one batch (INVALID_RECORD otherwise): an idempotent producer's retry is recognised
+/// batch by batch, and a request answers each partition with one base offset.
 ///
 /// Idempotent producers' batches are checked by the log (`PartitionLog.append`): a stale epoch
 /// answers INVALID_PRODUCER_EPOCH, a sequence gap OUT_OF_ORDER_SEQUENCE_NUMBER, and a retry of
@@ -30,13 +31,14 @@ struct ProduceHandler: ApiHandler {
     let health: StorageHealth
     let logger: Logger
     let fsyncEachAppend: Bool
-    var versions: ClosedRange<Int16> { 3...9 }
+    var versions: ClosedRange<Int16> { 0...9 }
 
     /// On the event loop, appends are written with `noSlowdown`: should RocksDB be stalling
     /// writes (too many L0 files, memtables full), the partitions it refused are appended on the
     /// I/O pool instead, where waiting blocks nobody else, and the answer follows from there.
     func handleImmediately(_ request: ProduceRequest, context: RequestContext) -> Immediate<ProduceResponse> {
-        if fsyncEachAppend { return .later }
+        // Up-conversion decompresses and recompresses: CPU work that stays off the event loop.
+        if fsyncEachAppend || context.apiVersion < 3 { return .later }
         let (partial, stalled) = produce(request, context: context, inline: true)
         guard !stalled.isEmpty else { return .now(request.acks == 0 ? nil : partial) }
         return .continueLater { [self] in
@@ -98,8 +100,15 @@ struct ProduceHandler: ApiHandler {
             r.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
             return (r, false)
         }
+        var records = p.records ?? ByteBuffer()
+        if context.apiVersion < 3 {
+            switch Self.upConverted(records, version: context.apiVersion, now: now) {
+            case .success(let batch): records = batch
+            case .failure(let failure): return (refused(r, tp, failure.code, failure.message, context), false)
+            }
+        }
         let batches: [ProducedBatch]
-        switch ProducedBatch.validate(p.records ?? ByteBuffer(), maxBatchBytes: config.maxMessageBytes) {
+        switch ProducedBatch.validate(records, maxBatchBytes: config.maxMessageBytes) {
         case .success(let valid) where valid.count != 1:
             return (refused(r, tp, .invalidRecord,
                            "Produce requests with version 3 and above must have exactly one record batch per partition; got \(valid.count)",
@@ -148,6 +157,15 @@ struct ProduceHandler: ApiHandler {
         } catch {
             return (refused(r, tp, ErrorCode(storageError: error), "\(error)", context), false)
         }
+    }
+
+    /// Produce v0–v2: the message set (magic 0 or 1) as one v2 batch. Record batches need v3.
+    static func upConverted(_ records: ByteBuffer, version: Int16, now: Int64) -> Result<ByteBuffer, BatchValidationError> {
+        if let magic = LegacyMessageSet.magic(of: records), magic >= 2 {
+            return .failure(BatchValidationError(.invalidRecord,
+                "Produce v\(version) carries message sets of magic 0 or 1; record batches (magic \(magic)) need v3 or later"))
+        }
+        return LegacyMessageSet.upConvert(records, now: now)
     }
 
     /// A partition the broker refuses: one log line, and the error in the answer.

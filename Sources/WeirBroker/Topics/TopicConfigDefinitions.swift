@@ -74,8 +74,11 @@ public enum TopicConfigs {
               noEffect: "Accepted for compatibility (Kafka Streams and Connect set it); no effect: Weir's log has no segment files, so retention and deletion work per batch."),
         .init(name: "unclean.leader.election.enable", kind: .bool, defaultValue: { _ in "false" }, brokerProperty: "unclean.leader.election.enable", validate: bool,
               noEffect: "No effect on a single broker (there is no other replica to elect); it will apply once Weir replicates."),
-        .init(name: "message.downconversion.enable", kind: .bool, defaultValue: { _ in "true" }, brokerProperty: "log.message.downconversion.enable", validate: bool,
-              noEffect: "No effect: Weir serves Fetch v4 and later, which carry record batch v2 as stored, so it never down-converts."),
+        .init(name: "message.downconversion.enable", kind: .bool, defaultValue: { _ in "true" }, brokerProperty: "log.message.downconversion.enable", validate: bool),
+        // Kafka 3.x accepts it (deprecated) and clients that test old formats set it.
+        .init(name: "message.format.version", kind: .string, defaultValue: { _ in "3.0-IV1" }, brokerProperty: "log.message.format.version",
+              validate: { isKafkaVersion($0) ? nil : "not a Kafka version (such as 0.10.2 or 2.8-IV1)" },
+              noEffect: "Accepted for compatibility (Kafka 3.x accepts it, deprecated); no effect: Weir always stores record batch v2 and down-converts on Fetch for clients that need magic 0 or 1."),
     ]
 
     public static let byName: [String: TopicConfigDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
@@ -95,6 +98,18 @@ public enum TopicConfigs {
     /// The settings among `configs` that Weir accepts but that change nothing, with why.
     public static func withoutEffect(in configs: [String: String]) -> [(name: String, why: String)] {
         configs.keys.sorted().compactMap { key in byName[key]?.noEffect.map { (key, $0) } }
+    }
+
+    /// "0.10.2", "2.8", "3.0-IV1": what message.format.version accepts.
+    static func isKafkaVersion(_ v: String) -> Bool {
+        let parts = v.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        let numbers = parts[0].split(separator: ".", omittingEmptySubsequences: false)
+        guard (2...3).contains(numbers.count), numbers.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else {
+            return false
+        }
+        guard parts.count == 2 else { return true }
+        let iv = parts[1]
+        return iv.hasPrefix("IV") && iv.count > 2 && iv.dropFirst(2).allSatisfy { $0.isASCII && $0.isNumber }
     }
 
     private static func typeCheck(_ kind: TopicConfigDefinition.Kind, _ v: String) -> String? {
@@ -124,6 +139,8 @@ public struct EffectiveTopicConfig: Sendable {
     public var deleteRetention: Bool
     /// flush.messages=1: every append to this topic is fsynced.
     public var fsyncEachAppend: Bool
+    /// message.downconversion.enable: Fetch v0–v3 may be answered (down-converted).
+    public var downConversion: Bool
 
     public init(explicit: [String: String], broker: BrokerConfig) {
         maxMessageBytes = explicit["max.message.bytes"].flatMap { Int($0) } ?? broker.messageMaxBytes
@@ -134,6 +151,7 @@ public struct EffectiveTopicConfig: Sendable {
         compact = policy.contains("compact")
         deleteRetention = policy.contains("delete")
         fsyncEachAppend = (explicit["flush.messages"].flatMap { Int64($0) } ?? broker.flushIntervalMessages) == 1
+        downConversion = explicit["message.downconversion.enable"].map { $0 == "true" } ?? true
     }
 }
 

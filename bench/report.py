@@ -180,6 +180,7 @@ def build_rows(res):
     rows += _stall_rows(res.get("stall") or {})
     rows += _kcat_rows(res.get("kcat") or [], storage)
     rows += _rebalance_rows(res.get("rebalance") or [])
+    rows += _downconvert_rows(res.get("downconvert") or [])
     # A section without a single figure (its part was not run) is left out of the table.
     seen = {r.section for r in rows if r.weir is not None or r.peer is not None}
     return [r for r in rows if r.section in seen]
@@ -282,6 +283,23 @@ def _kcat_rows(runs, storage):
         rows.append(Row("9 C client (kcat)", f"kcat CPU per MB, {size} B", "ms/MB", _get(w, "client_cpu_ms_per_MB"),
                         peer=_get(p, "client_cpu_ms_per_MB"),
                         note=f"kcat {w.get('client_cpu_s')} s CPU, max RSS {w.get('client_max_rss_mb')} MiB" if w else ""))
+    return rows
+
+
+def _downconvert_rows(runs):
+    """Part 11: Fetch v3 (magic 1) and v1 (magic 0) beside v12 on the same topic, same broker."""
+    rows = []
+    for kind in dict.fromkeys(r.get("kind") for r in runs):
+        by_version = {r.get("fetch_version"): r for r in runs if r.get("kind") == kind}
+        modern = by_version.get(12)
+        for version, magic in ((12, 2), (3, 1), (1, 0)):
+            r = by_version.get(version)
+            if r is None:
+                continue
+            what = "record batches as stored" if version == 12 else f"down-converted to magic {magic}"
+            rows.append(Row("11 downconvert", f"fetch v{version} {kind}, {what}", "MB/s", _get(r, "MB_per_s"),
+                            limit=None if version == 12 else _get(modern, "MB_per_s"),
+                            note=("limit = fetch v12, same topic; " if version != 12 else "") + _cpu_note(r)))
     return rows
 
 

@@ -17,9 +17,11 @@
   9 kcat            kcat (librdkafka, C) consuming kbench's topics, Weir and the peer
  10 rebalance       bench/rebalance.py: a group of 2, 8, 32 consumers on 16 partitions, Weir and
                     the peer
+ 11 downconvert     broker alone: one topic read back with Fetch v12 (batches as stored), v3
+                    (down-converted to magic 1) and v1 (magic 0), as old clients make Weir do
 
 Parts (--parts, `make bench BENCH_PARTS=a,b`): storage network alone e2e latency peer scale idle
-stall kcat rebalance. `e2e` and `peer` are kbench's produce/consume scenarios against Weir and
+stall kcat rebalance downconvert. `e2e` and `peer` are kbench's produce/consume scenarios against Weir and
 against the peer; `latency` is kbench's fixed-rate latency scenario, against Weir and the peer.
 
 Prints one table (bench/report.py) and writes it as JSON to bench/results/latest.json.
@@ -59,7 +61,8 @@ MODES = {
                   idle_wait=30, lat_seconds=3, kcat_sizes="100000x100,20000x1024",
                   rebalance_consumers=[2, 8, 32], rebalance_churn=0, rebalance_timeout=60),
 }
-PARTS = ["storage", "network", "alone", "e2e", "latency", "peer", "scale", "idle", "stall", "kcat", "rebalance"]
+PARTS = ["storage", "network", "alone", "e2e", "latency", "peer", "scale", "idle", "stall", "kcat", "rebalance",
+         "downconvert"]
 IDLE_PARTITIONS = 1000      # per topic of the idle part (× idle_topics)
 WIDE_PARTITIONS = 1000      # the storage run and the stall flood
 
@@ -106,7 +109,7 @@ class Bench:
         self.wb = os.path.join(ROOT, ".build/release/weir-bench")
         self.config = os.path.join(ROOT, "config/server.properties")
         self.res = {"storage": [], "network": [], "replay": [], "fetch": [], "weir": [], "peer": [], "scale": [],
-                    "prefill": None, "idle": {}, "stall": {}, "kcat": [], "rebalance": []}
+                    "prefill": None, "idle": {}, "stall": {}, "kcat": [], "rebalance": [], "downconvert": []}
         self.problems = []
         self.timings = {}
 
@@ -554,6 +557,30 @@ class Bench:
                 else:
                     procs.stop(proc, grace=5)
 
+    def downconvert(self):
+        """Part 11: what old fetchers cost. One topic per kind (acks=all replay), read back whole
+        with Fetch v12, v3 and v1 in turn, each from offset 0, broker CPU per MB beside each."""
+        proc, bootstrap, data = self.start_weir("downconvert")
+        try:
+            for size, codec in ((100, "none"), (1024, "lz4")):
+                k = report.kind_name(size, codec)
+                topic = f"downconvert-{k}"
+                self.wb_json(["produce", "--bootstrap", bootstrap, "--topic", topic, "--create", "--partitions", "6",
+                              "--acks", "all", "--record-bytes", str(size), "--codec", codec,
+                              "--seconds", str(self.cfg["replay_seconds"]), "--warmup", "0",
+                              "--broker-pid", str(proc.pid)], 120)
+                for version in (12, 3, 1):
+                    for r in self.wb_json(["fetch", "--bootstrap", bootstrap, "--topic", topic, "--partitions", "6",
+                                           "--record-bytes", str(size), "--fetch-version", str(version),
+                                           "--seconds", str(self.cfg["fetch_seconds"]),
+                                           "--broker-pid", str(proc.pid)], 120):
+                        r["kind"] = k
+                        self.res["downconvert"].append(r)
+                        log(f"downconvert {k} fetch v{version}: {r.get('MB_per_s')} MB/s, "
+                            f"{r.get('broker_cpu_s_per_MB')} broker CPU s/MB")
+        finally:
+            self.stop_weir(proc, data)
+
     # ------------------------------------------------------------------ run
     def run(self):
         for name, members, fn in (("storage+alone", ("storage", "alone"), self.limits_and_alone),
@@ -563,7 +590,8 @@ class Bench:
                                   ("idle", ("idle",), self.idle),
                                   ("stall", ("stall",), self.stall),
                                   ("kcat", ("kcat",), self.kcat),
-                                  ("rebalance", ("rebalance",), self.rebalance)):
+                                  ("rebalance", ("rebalance",), self.rebalance),
+                                  ("downconvert", ("downconvert",), self.downconvert)):
             if any(m in self.a.parts for m in members):
                 self.part(name, fn)
         rows = report.build_rows(self.res)

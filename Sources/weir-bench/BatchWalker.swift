@@ -39,4 +39,23 @@ struct BatchWalker {
             position += total
         }
     }
+
+    /// The same for a message set (Fetch v0–v3): each message's offset and size, nothing else.
+    mutating func walkMessageSet(_ buffer: ByteBuffer) throws {
+        var position = buffer.readerIndex
+        let end = buffer.writerIndex
+        while end - position >= 12 {
+            guard let offset = buffer.getInteger(at: position, as: Int64.self),
+                  let size = buffer.getInteger(at: position + 8, as: Int32.self) else {
+                throw Malformed(description: "unreadable message header at \(position)")
+            }
+            guard size >= 14, offset < Int64.max else { throw Malformed(description: "message at \(position): size \(size)") }
+            let total = 12 + Int(size)
+            guard total <= end - position else { break }
+            records += 1
+            bytes += total
+            nextOffset = offset + 1
+            position += total
+        }
+    }
 }

@@ -25,11 +25,15 @@ struct FetchReplayCommand: AsyncParsableCommand {
     @Option(help: "fetch.max.bytes.")
     var maxBytes: Int32 = 50 << 20
 
+    @Option(help: "Fetch version: 4-12 read record batches as stored; 0-3 make the broker down-convert to message sets (magic 0, or 1 from v2).")
+    var fetchVersion: Int16 = 12
+
     @Option(help: "Give up after this many seconds (the rate is then over what was read).")
     var seconds: Double = 20
 
     func run() async throws {
         guard connections > 0, target.partitions > 0 else { throw ValidationError("counts must be positive") }
+        guard (0...12).contains(fetchVersion) else { throw ValidationError("--fetch-version must be 0...12") }
         let endpoint = try Endpoint(target.bootstrap)
         try await withEventLoopGroup { group in try await measure(group: group, endpoint: endpoint) }
     }
@@ -42,7 +46,7 @@ struct FetchReplayCommand: AsyncParsableCommand {
         for c in 0..<count {
             let mine = stride(from: Int32(c), to: target.partitions, by: count).map { $0 }
             let done = group.next().makePromise(of: FetchTotals.self)
-            let (topic, partitionMaxBytes, maxBytes) = (target.topic, self.partitionMaxBytes, self.maxBytes)
+            let (topic, partitionMaxBytes, maxBytes, version) = (target.topic, self.partitionMaxBytes, self.maxBytes, fetchVersion)
             _ = try await ClientBootstrap(group: group)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
@@ -51,7 +55,7 @@ struct FetchReplayCommand: AsyncParsableCommand {
                             ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: Int(Int32.max))))
                         try channel.pipeline.syncOperations.addHandler(FetchReplayHandler(
                             topic: topic, partitions: mine, partitionMaxBytes: partitionMaxBytes, maxBytes: maxBytes,
-                            deadline: deadline, done: done))
+                            deadline: deadline, version: version, done: done))
                     }
                 }
                 .connect(host: endpoint.host, port: endpoint.port).get()
@@ -70,7 +74,7 @@ struct FetchReplayCommand: AsyncParsableCommand {
         if let start = totals.started, let end = totals.ended { elapsed = Double((end - start).nanoseconds) / 1e9 }
         let payload = totals.records * recordBytes
         var fields: [String: Any] = [
-            "part": "fetch-replay", "record_bytes": recordBytes, "partitions": Int(target.partitions),
+            "part": "fetch-replay", "fetch_version": Int(fetchVersion), "record_bytes": recordBytes, "partitions": Int(target.partitions),
             "connections": count, "seconds": Report.round2(elapsed), "requests": totals.requests,
             "records": totals.records, "records_per_s": elapsed > 0 ? Int(Double(totals.records) / elapsed) : 0,
             "MB_per_s": Report.mbPerSecond(payload, elapsed),

@@ -23,13 +23,14 @@ struct FetchTotals: Sendable {
     }
 }
 
-/// Reads its partitions from their start to their high watermark with Fetch v12, one request in
-/// flight (the next offsets come from the previous response, as in any consumer). Looks at batch
-/// headers only. Stops at the high watermark of every partition or at `deadline`.
+/// Reads its partitions from their start to their high watermark with Fetch v12 (or an older
+/// `version`: v0–v3 answers are message sets the broker down-converted), one request in flight
+/// (the next offsets come from the previous response, as in any consumer). Looks at batch or
+/// message headers only. Stops at the high watermark of every partition or at `deadline`.
 final class FetchReplayHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-    static let version: Int16 = 12
+    private let version: Int16
 
     private let topic: String
     private let partitions: [Int32]
@@ -44,8 +45,9 @@ final class FetchReplayHandler: ChannelInboundHandler {
     private var finished = false
 
     init(topic: String, partitions: [Int32], partitionMaxBytes: Int32, maxBytes: Int32, deadline: NIODeadline,
-         done: EventLoopPromise<FetchTotals>) {
+         version: Int16 = 12, done: EventLoopPromise<FetchTotals>) {
         self.topic = topic
+        self.version = version
         self.partitions = partitions
         offsets = partitions.map { _ in 0 }
         highWatermarks = partitions.map { _ in nil }
@@ -70,18 +72,18 @@ final class FetchReplayHandler: ChannelInboundHandler {
             topics: [.init(topic: topic, partitions: wanted.map {
                 .init(partition: partitions[$0], fetchOffset: offsets[$0], partitionMaxBytes: partitionMaxBytes)
             })])
-        context.writeAndFlush(wrapOutboundOut(ProduceFrames.encode(request, version: Self.version,
+        context.writeAndFlush(wrapOutboundOut(ProduceFrames.encode(request, version: version,
                                                                    correlationId: correlationId)), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var response = unwrapInboundIn(data)
         do {
-            let header = try ResponseHeader(from: &response, version: FetchResponse.responseHeaderVersion(Self.version))
+            let header = try ResponseHeader(from: &response, version: FetchResponse.responseHeaderVersion(version))
             guard header.correlationId == correlationId else {
                 return fail(context, "correlation id \(header.correlationId), expected \(correlationId)")
             }
-            let decoded = try FetchResponse(from: &response, version: Self.version)
+            let decoded = try FetchResponse(from: &response, version: version)
             totals.requests += 1
             if decoded.errorCode != 0 { note("fetch error \(decoded.errorCode)") }
             for t in decoded.responses {
@@ -95,7 +97,9 @@ final class FetchReplayHandler: ChannelInboundHandler {
                     }
                     highWatermarks[i] = p.highWatermark
                     var walker = BatchWalker()
-                    if let records = p.records { try walker.walk(records) }
+                    if let records = p.records {
+                        if version >= 4 { try walker.walk(records) } else { try walker.walkMessageSet(records) }
+                    }
                     totals.records += walker.records
                     totals.batchBytes += walker.bytes
                     if let next = walker.nextOffset { offsets[i] = max(offsets[i], next) }

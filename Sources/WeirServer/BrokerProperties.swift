@@ -59,6 +59,7 @@ public struct BrokerProperties: Sendable {
             default: throw Invalid(description: "log.message.timestamp.type must be CreateTime or LogAppendTime, not '\(v)'")
             }
         },
+        "log.message.downconversion.enable": { $0.broker.downConversion = try bool($1, "log.message.downconversion.enable") },
         "log.retention.hours": { $0.retentionHours = try int64($1, "log.retention.hours") },
         "log.retention.minutes": { $0.retentionMinutes = try int64($1, "log.retention.minutes") },
         "log.retention.ms": { $0.retentionMs = try int64($1, "log.retention.ms") },

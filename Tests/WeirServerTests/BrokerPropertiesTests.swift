@@ -31,6 +31,13 @@ import WeirServer
         #expect(p.broker.flushIntervalMessages == 1)
     }
 
+    @Test func downConversionCanBeTurnedOffForTheBroker() throws {
+        #expect(try BrokerProperties(text: "").broker.downConversion)
+        let off = try BrokerProperties(text: "log.message.downconversion.enable=false\n")
+        #expect(!off.broker.downConversion)
+        #expect(throws: (any Error).self) { try BrokerProperties(text: "log.message.downconversion.enable=maybe\n") }
+    }
+
     @Test func unknownKeysAndBadValuesNameTheProblem() {
         #expect(throws: BrokerProperties.Invalid.self) { try BrokerProperties(text: "retention.ms=5") }
         do {

@@ -16,6 +16,8 @@ public struct BrokerConfig: Sendable {
     public var messageMaxBytes: Int = 1_048_588
     public var socketRequestMaxBytes: Int = 104_857_600
     public var logAppendTime: Bool = false
+    /// log.message.downconversion.enable: Fetch v0–v3 is answered (down-converted) by default.
+    public var downConversion: Bool = true
 
     public var retentionMs: Int64 = 168 * 3_600_000
     public var retentionBytes: Int64 = -1

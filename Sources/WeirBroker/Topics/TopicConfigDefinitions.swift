@@ -74,7 +74,7 @@ public enum TopicConfigs {
               noEffect: "Accepted for compatibility (Kafka Streams and Connect set it); no effect: Weir's log has no segment files, so retention and deletion work per batch."),
         .init(name: "unclean.leader.election.enable", kind: .bool, defaultValue: { _ in "false" }, brokerProperty: "unclean.leader.election.enable", validate: bool,
               noEffect: "No effect on a single broker (there is no other replica to elect); it will apply once Weir replicates."),
-        .init(name: "message.downconversion.enable", kind: .bool, defaultValue: { _ in "true" }, brokerProperty: "log.message.downconversion.enable", validate: bool),
+        .init(name: "message.downconversion.enable", kind: .bool, defaultValue: { String($0.downConversion) }, brokerProperty: "log.message.downconversion.enable", validate: bool),
         // Kafka 3.x accepts it (deprecated) and clients that test old formats set it.
         .init(name: "message.format.version", kind: .string, defaultValue: { _ in "3.0-IV1" }, brokerProperty: "log.message.format.version",
               validate: { isKafkaVersion($0) ? nil : "not a Kafka version (such as 0.10.2 or 2.8-IV1)" },
@@ -151,7 +151,7 @@ public struct EffectiveTopicConfig: Sendable {
         compact = policy.contains("compact")
         deleteRetention = policy.contains("delete")
         fsyncEachAppend = (explicit["flush.messages"].flatMap { Int64($0) } ?? broker.flushIntervalMessages) == 1
-        downConversion = explicit["message.downconversion.enable"].map { $0 == "true" } ?? true
+        downConversion = explicit["message.downconversion.enable"].map { $0 == "true" } ?? broker.downConversion
     }
 }
 

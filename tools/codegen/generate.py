@@ -29,6 +29,7 @@ APIS = [
     "DeleteRecords", "InitProducerId", "OffsetForLeaderEpoch", "DescribeConfigs",
     "AlterConfigs", "SaslAuthenticate", "CreatePartitions", "DeleteGroups",
     "IncrementalAlterConfigs", "OffsetDelete", "DescribeCluster", "DescribeProducers", "DescribeLogDirs",
+    "CreateAcls", "DescribeAcls", "DeleteAcls", "AlterUserScramCredentials", "DescribeUserScramCredentials",
 ]
 # Headers and data structures (not API messages) generated as well.
 EXTRA = ["RequestHeader", "ResponseHeader", "ConsumerProtocolSubscription", "ConsumerProtocolAssignment"]

@@ -19,10 +19,13 @@ public final class Broker: Sendable {
     public let io: IOPool
     public let clock: WallClock
     public let logger: Logger
+    /// SCRAM credentials (and, for a cluster, the rest of the shared security state).
+    public let metadata: any MetadataStore
 
     public init(config: BrokerConfig, store: LogStore, groups: GroupCoordinator, io: NIOThreadPool,
-                clock: WallClock = .system, logger: Logger) {
+                metadata: any MetadataStore = InMemoryMetadataStore(), clock: WallClock = .system, logger: Logger) {
         self.config = config
+        self.metadata = metadata
         self.store = store
         self.topics = TopicManager(store: store, config: config, logger: logger)
         self.groups = groups
@@ -34,7 +37,7 @@ public final class Broker: Sendable {
 
     /// Every API Weir serves. ApiVersions advertises exactly this table.
     public func makeRegistry() -> HandlerRegistry {
-        let (config, store, topics, groups, io, clock, logger) = (config, store, topics, groups, io, clock, logger)
+        let (config, store, topics, groups, io, clock, logger, metadata) = (config, store, topics, groups, io, clock, logger, metadata)
         var r = HandlerRegistry()
         r.register(ProduceHandler(store: store, topics: topics, waiters: appendWaiters, io: io, clock: clock,
                                   health: storageHealth, logger: logger,
@@ -63,6 +66,10 @@ public final class Broker: Sendable {
         r.register(DeleteRecordsHandler(store: store, io: io, logger: logger))
         r.register(DescribeLogDirsHandler(store: store, io: io))
         r.register(InitProducerIdHandler(producerIds: store.producerIds, io: io, logger: logger))
+        r.register(SaslHandshakeHandler())
+        r.register(SaslAuthenticateHandler())
+        r.register(AlterUserScramCredentialsHandler(credentials: metadata, io: io))
+        r.register(DescribeUserScramCredentialsHandler(credentials: metadata))
         r.register(ApiVersionsHandler(advertised: r.advertised + [(ApiKey.apiVersions.rawValue, 0, 3)]))
         return r
     }

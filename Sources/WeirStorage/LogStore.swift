@@ -13,6 +13,7 @@ import Synchronization
 ///     catalog                            topics and log start offsets (see `TopicCatalog`)
 ///     offsets                            committed consumer offsets (see `OffsetStore`)
 ///     producers                          idempotent producers' state (see `ProducerStateStore`)
+///     scram                              SCRAM credentials (see `RocksDBMetadataStore`)
 ///     log/<topic id base64url>/<p>       one per partition (see `PartitionLog`)
 ///
 /// What is open comes from the catalog: at startup, a partition column family that no catalog
@@ -77,6 +78,7 @@ public final class LogStore: Sendable {
             (TopicCatalog.columnFamilyName, metadataOptions),
             (OffsetStore.columnFamilyName, metadataOptions),
             (ProducerStateStore.columnFamilyName, metadataOptions),
+            (RocksDBMetadataStore.scramColumnFamilyName, metadataOptions),
         ]
         for name in existing where name.hasPrefix("log/") {
             families.append((name, partitionOptions))

@@ -11,7 +11,8 @@ struct DescribeClusterHandler: ApiHandler {
         var response = DescribeClusterResponse()
         response.clusterId = c.clusterId
         response.controllerId = c.nodeId
-        response.brokers = [.init(brokerId: c.nodeId, host: c.advertisedHost, port: c.advertisedPort, rack: c.rack)]
+        let address = c.advertised(for: context.listenerName)
+        response.brokers = [.init(brokerId: c.nodeId, host: address.host, port: address.port, rack: c.rack)]
         return response
     }
 }

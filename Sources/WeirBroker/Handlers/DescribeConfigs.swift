@@ -67,7 +67,7 @@ struct DescribeConfigsHandler: ApiHandler {
         let c = config
         let values: [(String, String)] = [
             ("node.id", String(c.nodeId)), ("broker.id", String(c.nodeId)),
-            ("advertised.listeners", "PLAINTEXT://\(c.advertisedHost):\(c.advertisedPort)"),
+            ("advertised.listeners", c.advertisedListenersText),
             ("num.partitions", String(c.numPartitions)), ("default.replication.factor", String(c.defaultReplicationFactor)),
             ("auto.create.topics.enable", String(c.autoCreateTopics)), ("delete.topic.enable", String(c.deleteTopicEnable)),
             ("message.max.bytes", String(c.messageMaxBytes)), ("socket.request.max.bytes", String(c.socketRequestMaxBytes)),

@@ -13,18 +13,19 @@ struct FindCoordinatorHandler: ApiHandler {
         let supported = request.keyType == 0 || request.keyType == 1
         let code: ErrorCode = supported ? .none : .invalidRequest
         let message: String? = supported ? nil : "Unknown coordinator key type \(request.keyType)"
+        let address = c.advertised(for: context.listenerName)
         var response = FindCoordinatorResponse()
         if context.apiVersion >= 4 {
             response.coordinators = request.coordinatorKeys.map { key in
-                .init(key: key, nodeId: supported ? c.nodeId : -1, host: supported ? c.advertisedHost : "",
-                      port: supported ? c.advertisedPort : -1, errorCode: code.rawValue, errorMessage: message)
+                .init(key: key, nodeId: supported ? c.nodeId : -1, host: supported ? address.host : "",
+                      port: supported ? address.port : -1, errorCode: code.rawValue, errorMessage: message)
             }
         } else {
             response.errorCode = code.rawValue
             response.errorMessage = message
             response.nodeId = supported ? c.nodeId : -1
-            response.host = supported ? c.advertisedHost : ""
-            response.port = supported ? c.advertisedPort : -1
+            response.host = supported ? address.host : ""
+            response.port = supported ? address.port : -1
         }
         return response
     }

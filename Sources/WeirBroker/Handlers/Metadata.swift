@@ -14,7 +14,8 @@ struct MetadataHandler: ApiHandler {
     func handle(_ request: MetadataRequest, context: RequestContext) async throws -> MetadataResponse? {
         let config = self.config
         var response = MetadataResponse()
-        response.brokers = [.init(nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, rack: config.rack)]
+        let address = config.advertised(for: context.listenerName)
+        response.brokers = [.init(nodeId: config.nodeId, host: address.host, port: address.port, rack: config.rack)]
         response.clusterId = config.clusterId
         response.controllerId = config.nodeId
 

@@ -21,11 +21,15 @@ public final class Broker: Sendable {
     public let logger: Logger
     /// SCRAM credentials (and, for a cluster, the rest of the shared security state).
     public let metadata: any MetadataStore
+    /// ACL decisions for every handler (`.allowAll` without `authorizer.class.name`).
+    public let authorizer: Authorizer
 
     public init(config: BrokerConfig, store: LogStore, groups: GroupCoordinator, io: NIOThreadPool,
-                metadata: any MetadataStore = InMemoryMetadataStore(), clock: WallClock = .system, logger: Logger) {
+                metadata: any MetadataStore = InMemoryMetadataStore(), authorizer: Authorizer = .allowAll,
+                clock: WallClock = .system, logger: Logger) {
         self.config = config
         self.metadata = metadata
+        self.authorizer = authorizer
         self.store = store
         self.topics = TopicManager(store: store, config: config, logger: logger)
         self.groups = groups
@@ -38,38 +42,43 @@ public final class Broker: Sendable {
     /// Every API Weir serves. ApiVersions advertises exactly this table.
     public func makeRegistry() -> HandlerRegistry {
         let (config, store, topics, groups, io, clock, logger, metadata) = (config, store, topics, groups, io, clock, logger, metadata)
+        let auth = authorizer
         var r = HandlerRegistry()
         r.register(ProduceHandler(store: store, topics: topics, waiters: appendWaiters, io: io, clock: clock,
                                   health: storageHealth, logger: logger,
-                                  fsyncEachAppend: config.flushIntervalMessages == 1))
-        r.register(FetchHandler(store: store, topics: topics, waiters: appendWaiters, sessions: fetchSessions, io: io, clock: clock))
-        r.register(ListOffsetsHandler(store: store, io: io))
-        r.register(MetadataHandler(config: config, store: store, topics: topics, io: io))
-        r.register(OffsetCommitHandler(store: store, groups: groups, clock: clock))
-        r.register(OffsetFetchHandler(groups: groups))
-        r.register(FindCoordinatorHandler(config: config))
-        r.register(JoinGroupHandler(groups: groups))
-        r.register(HeartbeatHandler(groups: groups))
-        r.register(LeaveGroupHandler(groups: groups))
-        r.register(SyncGroupHandler(groups: groups))
-        r.register(DescribeGroupsHandler(groups: groups))
-        r.register(ListGroupsHandler(groups: groups))
-        r.register(DeleteGroupsHandler(groups: groups))
-        r.register(OffsetDeleteHandler(store: store, groups: groups))
-        r.register(CreateTopicsHandler(config: config, topics: topics, io: io))
-        r.register(DeleteTopicsHandler(store: store, topics: topics, io: io))
-        r.register(CreatePartitionsHandler(store: store, io: io, logger: logger))
-        r.register(DescribeConfigsHandler(config: config, store: store))
-        r.register(AlterConfigsHandler(store: store, config: config, io: io, logger: logger))
-        r.register(IncrementalAlterConfigsHandler(store: store, config: config, io: io, logger: logger))
+                                  fsyncEachAppend: config.flushIntervalMessages == 1, authorizer: auth))
+        r.register(FetchHandler(store: store, topics: topics, waiters: appendWaiters, sessions: fetchSessions, io: io, clock: clock,
+                                authorizer: auth))
+        r.register(ListOffsetsHandler(store: store, io: io, authorizer: auth))
+        r.register(MetadataHandler(config: config, store: store, topics: topics, io: io, authorizer: auth))
+        r.register(OffsetCommitHandler(store: store, groups: groups, clock: clock, authorizer: auth))
+        r.register(OffsetFetchHandler(groups: groups, authorizer: auth))
+        r.register(FindCoordinatorHandler(config: config, authorizer: auth))
+        r.register(JoinGroupHandler(groups: groups, authorizer: auth))
+        r.register(HeartbeatHandler(groups: groups, authorizer: auth))
+        r.register(LeaveGroupHandler(groups: groups, authorizer: auth))
+        r.register(SyncGroupHandler(groups: groups, authorizer: auth))
+        r.register(DescribeGroupsHandler(groups: groups, authorizer: auth))
+        r.register(ListGroupsHandler(groups: groups, authorizer: auth))
+        r.register(DeleteGroupsHandler(groups: groups, authorizer: auth))
+        r.register(OffsetDeleteHandler(store: store, groups: groups, authorizer: auth))
+        r.register(CreateTopicsHandler(config: config, topics: topics, io: io, authorizer: auth))
+        r.register(DeleteTopicsHandler(store: store, topics: topics, io: io, authorizer: auth))
+        r.register(CreatePartitionsHandler(store: store, io: io, logger: logger, authorizer: auth))
+        r.register(DescribeConfigsHandler(config: config, store: store, authorizer: auth))
+        r.register(AlterConfigsHandler(store: store, config: config, io: io, logger: logger, authorizer: auth))
+        r.register(IncrementalAlterConfigsHandler(store: store, config: config, io: io, logger: logger, authorizer: auth))
         r.register(DescribeClusterHandler(config: config))
-        r.register(DeleteRecordsHandler(store: store, io: io, logger: logger))
-        r.register(DescribeLogDirsHandler(store: store, io: io))
-        r.register(InitProducerIdHandler(producerIds: store.producerIds, io: io, logger: logger))
+        r.register(DeleteRecordsHandler(store: store, io: io, logger: logger, authorizer: auth))
+        r.register(DescribeLogDirsHandler(store: store, io: io, authorizer: auth))
+        r.register(InitProducerIdHandler(producerIds: store.producerIds, io: io, logger: logger, authorizer: auth))
         r.register(SaslHandshakeHandler())
         r.register(SaslAuthenticateHandler())
-        r.register(AlterUserScramCredentialsHandler(credentials: metadata, io: io))
-        r.register(DescribeUserScramCredentialsHandler(credentials: metadata))
+        r.register(AlterUserScramCredentialsHandler(credentials: metadata, io: io, authorizer: auth))
+        r.register(DescribeUserScramCredentialsHandler(credentials: metadata, authorizer: auth))
+        r.register(CreateAclsHandler(acls: metadata, authorizer: auth, io: io))
+        r.register(DescribeAclsHandler(acls: metadata, authorizer: auth))
+        r.register(DeleteAclsHandler(acls: metadata, authorizer: auth, io: io))
         r.register(ApiVersionsHandler(advertised: r.advertised + [(ApiKey.apiVersions.rawValue, 0, 3)]))
         return r
     }

@@ -17,6 +17,8 @@ public struct BrokerProperties: Sendable {
     public var tls = TLSSettings()
     /// The `sasl.*` settings of the SASL listeners.
     public var sasl = SaslSettings()
+    /// The ACL authorizer's settings.
+    public var authorization = AuthorizerSettings()
     /// PLAIN's users of each SASL listener, from its JAAS entry.
     public private(set) var plainUsers: [String: [String: String]] = [:]
     /// The first listener's address.
@@ -150,6 +152,7 @@ public struct BrokerProperties: Sendable {
         }
         for (key, value, place) in pairs {
             guard Self.setters[key] != nil || TLSSettings.setters[key] != nil || SaslSettings.setters[key] != nil
+                    || AuthorizerSettings.setters[key] != nil
                     || key.hasPrefix("listener.name.") else {
                 throw Invalid(description: "unknown property '\(key)' (\(place)); known: \(Self.knownKeys.joined(separator: ", "))")
             }
@@ -160,6 +163,8 @@ public struct BrokerProperties: Sendable {
                     try set(&tls, value)
                 } else if let set = SaslSettings.setters[key] {
                     try set(&sasl, value)
+                } else if let set = AuthorizerSettings.setters[key] {
+                    try set(&authorization, value)
                 } else {
                     _ = try sasl.setListenerProperty(key, value)
                 }
@@ -192,6 +197,7 @@ public struct BrokerProperties: Sendable {
 
     public static var knownKeys: [String] {
         (Array(setters.keys) + Array(TLSSettings.setters.keys) + Array(SaslSettings.setters.keys)
+            + Array(AuthorizerSettings.setters.keys)
             + ["listener.name.<listener>.<mechanism>.sasl.jaas.config"]).sorted()
     }
 

@@ -34,7 +34,9 @@ public enum BrokerRuntime {
                                 maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs),
             offsets: store.offsets, logger: logger)
         let metadata = try RocksDBMetadataStore(store: store)
-        let broker = Broker(config: config, store: store, groups: groups, io: io, metadata: metadata, logger: logger)
+        let authorizer = Authorizer(store: properties.authorization.enabled ? metadata : nil, config: properties.authorization.rules)
+        let broker = Broker(config: config, store: store, groups: groups, io: io, metadata: metadata, authorizer: authorizer,
+                            logger: logger)
         // Keys the fake SCRAM salts of unknown users: random, so they cannot be told from real ones.
         var random = SystemRandomNumberGenerator()
         let fakeSaltKey = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }

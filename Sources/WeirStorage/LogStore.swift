@@ -14,6 +14,7 @@ import Synchronization
 ///     offsets                            committed consumer offsets (see `OffsetStore`)
 ///     producers                          idempotent producers' state (see `ProducerStateStore`)
 ///     scram                              SCRAM credentials (see `RocksDBMetadataStore`)
+///     acls                               ACLs (see `RocksDBMetadataStore`)
 ///     log/<topic id base64url>/<p>       one per partition (see `PartitionLog`)
 ///
 /// What is open comes from the catalog: at startup, a partition column family that no catalog
@@ -79,6 +80,7 @@ public final class LogStore: Sendable {
             (OffsetStore.columnFamilyName, metadataOptions),
             (ProducerStateStore.columnFamilyName, metadataOptions),
             (RocksDBMetadataStore.scramColumnFamilyName, metadataOptions),
+            (RocksDBMetadataStore.aclsColumnFamilyName, metadataOptions),
         ]
         for name in existing where name.hasPrefix("log/") {
             families.append((name, partitionOptions))

@@ -17,4 +17,15 @@ public protocol MetadataStore: Sendable {
     /// Applies every change together (one write). Deleting a credential that does not exist is
     /// no error here: the caller checks first and answers RESOURCE_NOT_FOUND.
     func alterScramCredentials(_ changes: [ScramCredentialChange]) throws
+
+    // MARK: ACLs
+
+    /// Every ACL, in no particular order.
+    func acls() -> [AclBinding]
+    /// Changes whenever the ACLs change (a counter; caches compare it).
+    var aclVersion: UInt64 { get }
+    /// Adds ACLs; one that exists already is no error (CreateAcls is idempotent in Kafka).
+    func createAcls(_ bindings: [AclBinding]) throws
+    /// Removes exactly these ACLs (those absent are ignored).
+    func deleteAcls(_ bindings: [AclBinding]) throws
 }

@@ -11,25 +11,110 @@ import Synchronization
 ///     e.g. "SCRAM-SHA-256/alice"                   {"iterations":4096,"salt":"<base64>",
 ///                                                   "serverKey":"<base64>","storedKey":"<base64>"}
 ///
-/// Writes are fsynced: a credential the admin was told is stored survives a crash.
+/// Column family `acls`, one key per ACL, no value (empty):
+///
+///     resource type, pattern type, resource name, principal, host, operation, permission —
+///     Kafka's names (UTF-8), joined by NUL bytes, e.g.
+///     "TOPIC\0PREFIXED\0orders-\0User:alice\0*\0WRITE\0ALLOW"
+///
+/// (CreateAcls refuses a NUL in any of them, so the split is unambiguous.)
+///
+/// Writes are fsynced: a credential or ACL the admin was told is stored survives a crash.
 ///
 /// Thread-safe: a mutex guards the in-memory copy; writes hold `writeLock` across the RocksDB
 /// write and the update of the copy, so that concurrent writers cannot reorder the two.
 public final class RocksDBMetadataStore: MetadataStore {
     public static let scramColumnFamilyName = "scram"
+    public static let aclsColumnFamilyName = "acls"
 
     private let db: RocksDB
     private let scramCF: ColumnFamily
+    private let aclsCF: ColumnFamily
     private let scram: Mutex<[String: [ScramMechanism: ScramCredential]]>
+    private let aclState: Mutex<(version: UInt64, bindings: Set<AclBinding>, list: [AclBinding])>
     private let writeLock = Mutex(())
 
     public init(store: LogStore) throws {
-        guard let scramCF = store.db.columnFamily(named: Self.scramColumnFamilyName) else {
-            throw StorageError.rocksDB("column family \(Self.scramColumnFamilyName) missing")
+        guard let scramCF = store.db.columnFamily(named: Self.scramColumnFamilyName),
+              let aclsCF = store.db.columnFamily(named: Self.aclsColumnFamilyName) else {
+            throw StorageError.rocksDB("column families \(Self.scramColumnFamilyName)/\(Self.aclsColumnFamilyName) missing")
         }
         self.db = store.db
         self.scramCF = scramCF
+        self.aclsCF = aclsCF
         self.scram = Mutex(try Self.loadScram(db: store.db, cf: scramCF))
+        let acls = try Self.loadAcls(db: store.db, cf: aclsCF)
+        self.aclState = Mutex((0, acls, Array(acls)))
+    }
+
+    // MARK: ACLs
+
+    public func acls() -> [AclBinding] {
+        aclState.withLock { $0.list }
+    }
+
+    public var aclVersion: UInt64 {
+        aclState.withLock { $0.version }
+    }
+
+    public func createAcls(_ bindings: [AclBinding]) throws {
+        try writeLock.withLock { _ in
+            let batch = WriteBatch()
+            for b in bindings { try batch.put(aclsCF, key: Self.aclKey(b), value: [UInt8]()) }
+            try db.write(batch, sync: true)
+            aclState.withLock { s in
+                s.bindings.formUnion(bindings)
+                s.list = Array(s.bindings)
+                s.version &+= 1
+            }
+        }
+    }
+
+    public func deleteAcls(_ bindings: [AclBinding]) throws {
+        try writeLock.withLock { _ in
+            let batch = WriteBatch()
+            for b in bindings { try batch.delete(aclsCF, key: Self.aclKey(b)) }
+            try db.write(batch, sync: true)
+            aclState.withLock { s in
+                s.bindings.subtract(bindings)
+                s.list = Array(s.bindings)
+                s.version &+= 1
+            }
+        }
+    }
+
+    static func aclKey(_ b: AclBinding) -> [UInt8] {
+        Array([b.resourceType.name, b.patternType.name, b.resourceName, b.principal, b.host, b.operation.name,
+               b.permission.name].joined(separator: "\u{0}").utf8)
+    }
+
+    static func aclBinding(key: String) -> AclBinding? {
+        let f = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+        guard f.count == 7,
+              let type = AclResourceType.allCases.first(where: { $0.name == f[0] }),
+              let pattern = AclPatternType.allCases.first(where: { $0.name == f[1] }),
+              let operation = AclOperation.allCases.first(where: { $0.name == f[5] }),
+              let permission = AclPermission.allCases.first(where: { $0.name == f[6] })
+        else { return nil }
+        return AclBinding(resourceType: type, resourceName: f[2], patternType: pattern, principal: f[3], host: f[4],
+                          operation: operation, permission: permission)
+    }
+
+    private static func loadAcls(db: RocksDB, cf: ColumnFamily) throws -> Set<AclBinding> {
+        var out = Set<AclBinding>()
+        try db.withIterator(cf) { it in
+            it.seekToFirst()
+            while it.isValid {
+                let key = String(decoding: it.key, as: UTF8.self)
+                guard let binding = aclBinding(key: key) else {
+                    throw StorageError.corrupt("acls key '\(key.replacingOccurrences(of: "\u{0}", with: "|"))' is not an ACL")
+                }
+                out.insert(binding)
+                it.next()
+            }
+            try it.checkError()
+        }
+        return out
     }
 
     // MARK: SCRAM
@@ -101,8 +186,26 @@ public final class RocksDBMetadataStore: MetadataStore {
 /// `MetadataStore` in memory only: for tests of the layers above, and for tools that need one.
 public final class InMemoryMetadataStore: MetadataStore {
     private let scram = Mutex<[String: [ScramMechanism: ScramCredential]]>([:])
+    private let aclState = Mutex<(version: UInt64, bindings: Set<AclBinding>)>((0, []))
 
     public init() {}
+
+    public func acls() -> [AclBinding] { aclState.withLock { Array($0.bindings) } }
+    public var aclVersion: UInt64 { aclState.withLock { $0.version } }
+
+    public func createAcls(_ bindings: [AclBinding]) throws {
+        aclState.withLock { s in
+            s.bindings.formUnion(bindings)
+            s.version &+= 1
+        }
+    }
+
+    public func deleteAcls(_ bindings: [AclBinding]) throws {
+        aclState.withLock { s in
+            s.bindings.subtract(bindings)
+            s.version &+= 1
+        }
+    }
 
     public func scramCredential(user: String, mechanism: ScramMechanism) -> ScramCredential? {
         scram.withLock { $0[user]?[mechanism] }

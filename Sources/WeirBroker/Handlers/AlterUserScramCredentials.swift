@@ -9,9 +9,18 @@ struct AlterUserScramCredentialsHandler: ApiHandler {
     typealias Request = AlterUserScramCredentialsRequest
     let credentials: any MetadataStore
     let io: IOPool
+    /// Alter on the cluster (CLUSTER_AUTHORIZATION_FAILED for every user).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...0 }
 
     func handle(_ request: AlterUserScramCredentialsRequest, context: RequestContext) async throws -> AlterUserScramCredentialsResponse? {
+        guard authorizer.authorize(context, .alter, .cluster, AclResource.clusterName) else {
+            var denied = AlterUserScramCredentialsResponse()
+            var users: [String] = []
+            for name in request.deletions.map(\.name) + request.upsertions.map(\.name) where !users.contains(name) { users.append(name) }
+            denied.results = users.map { .init(user: $0, errorCode: ErrorCode.clusterAuthorizationFailed.rawValue, errorMessage: nil) }
+            return denied
+        }
         var order: [String] = []
         var errors: [String: (ErrorCode, String)] = [:]
         var changes: [String: [ScramCredentialChange]] = [:]
@@ -81,18 +90,25 @@ struct AlterUserScramCredentialsHandler: ApiHandler {
 struct DescribeUserScramCredentialsHandler: ApiHandler {
     typealias Request = DescribeUserScramCredentialsRequest
     let credentials: any MetadataStore
+    /// Describe on the cluster (CLUSTER_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...0 }
 
     func handleImmediately(_ request: DescribeUserScramCredentialsRequest,
                            context: RequestContext) -> Immediate<DescribeUserScramCredentialsResponse> {
-        .now(describe(request))
+        .now(describe(request, context: context))
     }
 
     func handle(_ request: DescribeUserScramCredentialsRequest, context: RequestContext) async throws -> DescribeUserScramCredentialsResponse? {
-        describe(request)
+        describe(request, context: context)
     }
 
-    private func describe(_ request: DescribeUserScramCredentialsRequest) -> DescribeUserScramCredentialsResponse {
+    private func describe(_ request: DescribeUserScramCredentialsRequest, context: RequestContext) -> DescribeUserScramCredentialsResponse {
+        guard authorizer.authorize(context, .describe, .cluster, AclResource.clusterName) else {
+            var denied = DescribeUserScramCredentialsResponse()
+            denied.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+            return denied
+        }
         let all = credentials.scramCredentials()
         func info(_ user: String) -> [DescribeUserScramCredentialsResponse.CredentialInfo] {
             (all[user] ?? [:]).sorted { $0.key.kafkaCode < $1.key.kafkaCode }.map {

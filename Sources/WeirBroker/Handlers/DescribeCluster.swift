@@ -1,4 +1,5 @@
 import KafkaProtocol
+import WeirStorage
 
 /// DescribeCluster (60): this broker, the cluster id, and this broker as controller.
 struct DescribeClusterHandler: ApiHandler {

@@ -19,6 +19,8 @@ struct FetchHandler: ApiHandler {
     let sessions: FetchSessionCache
     let io: IOPool
     let clock: WallClock
+    /// Read on each topic (TOPIC_AUTHORIZATION_FAILED otherwise).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...12 }
 
     private struct Got: Sendable {
@@ -60,7 +62,8 @@ struct FetchHandler: ApiHandler {
 
         // Long poll: re-read whenever one of the partitions gets an append, until min.bytes
         // are there, an error is, or max.wait.ms has passed.
-        var got = try await read(wanted, maxBytes: maxBytes, magic: magic)
+        let denied = Set(wanted.map(\.topicPartition.topic).filter { !authorizer.authorize(context, .read, .topic, $0) })
+        var got = try await read(wanted, maxBytes: maxBytes, magic: magic, denied: denied)
         while !wanted.isEmpty, !got.contains(where: { $0.error != .none }),
               got.reduce(0, { $0 + ($1.records?.readableBytes ?? 0) }) < minBytes {
             let remaining = ContinuousClock.now.duration(to: deadline).milliseconds
@@ -72,7 +75,7 @@ struct FetchHandler: ApiHandler {
             }
             // The connection closed (its task was cancelled): nobody will read an answer.
             try Task.checkCancellation()
-            got = try await read(wanted, maxBytes: maxBytes, magic: magic)
+            got = try await read(wanted, maxBytes: maxBytes, magic: magic, denied: denied)
         }
 
         let outcomes = zip(wanted, got).map { w, g in
@@ -103,7 +106,8 @@ struct FetchHandler: ApiHandler {
     /// One pass over all partitions on the I/O pool. The response-level `max.bytes` is shared
     /// in request order; the first batch found is always returned so that a batch larger than
     /// the limits can still be consumed (KIP-74). `magic`: down-convert to that message format.
-    private func read(_ wanted: [FetchSessionCache.CachedPartition], maxBytes: Int, magic: Int8?) async throws -> [Got] {
+    private func read(_ wanted: [FetchSessionCache.CachedPartition], maxBytes: Int, magic: Int8?,
+                      denied: Set<String>) async throws -> [Got] {
         let store = self.store
         let topics = self.topics
         return try await io.run {
@@ -111,6 +115,10 @@ struct FetchHandler: ApiHandler {
             var gotAny = false
             return wanted.map { w in
                 var g = Got()
+                if denied.contains(w.topicPartition.topic) {
+                    g.error = .topicAuthorizationFailed
+                    return g
+                }
                 guard let log = store.partition(w.topicPartition) else {
                     g.error = .unknownTopicOrPartition
                     return g

@@ -24,6 +24,8 @@ struct InitProducerIdHandler: ApiHandler {
     let producerIds: ProducerIdAllocator
     let io: IOPool
     let logger: Logger
+    /// KIP-679: IdempotentWrite on the cluster or Write on any topic (CLUSTER_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...4 }
 
     /// Kafka's `RecordBatch.NO_PRODUCER_ID` / `NO_PRODUCER_EPOCH`.
@@ -34,6 +36,7 @@ struct InitProducerIdHandler: ApiHandler {
         if let transactionalId = request.transactionalId {
             return Self.failure(transactionalId.isEmpty ? .invalidRequest : .transactionalIdAuthorizationFailed)
         }
+        guard authorizer.authorizeIdempotentWrite(context) else { return Self.failure(.clusterAuthorizationFailed) }
         let current: (id: Int64, epoch: Int16)?
         switch (request.producerId, request.producerEpoch) {
         case (Self.noProducerId, Self.noProducerEpoch):

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import WeirStorage
 
 /// SaslHandshake (17) where no SASL exchange is due: on a listener without SASL, or on an
 /// authenticated connection that is not re-authenticating. A SASL listener's connection answers

@@ -181,6 +181,7 @@ def build_rows(res):
     rows += _kcat_rows(res.get("kcat") or [], storage)
     rows += _rebalance_rows(res.get("rebalance") or [])
     rows += _downconvert_rows(res.get("downconvert") or [])
+    rows += _security_rows(res.get("security") or [])
     # A section without a single figure (its part was not run) is left out of the table.
     seen = {r.section for r in rows if r.weir is not None or r.peer is not None}
     return [r for r in rows if r.section in seen]
@@ -300,6 +301,30 @@ def _downconvert_rows(runs):
             rows.append(Row("11 downconvert", f"fetch v{version} {kind}, {what}", "MB/s", _get(r, "MB_per_s"),
                             limit=None if version == 12 else _get(modern, "MB_per_s"),
                             note=("limit = fetch v12, same topic; " if version != 12 else "") + _cpu_note(r)))
+    return rows
+
+
+def _security_rows(runs):
+    """Part 13: TLS and SASL beside PLAINTEXT on the same broker; the ACL authorizer beside the
+    same SASL listener without it."""
+    rows = []
+
+    def size_of(r):
+        return r.get("record_bytes") or next((int(p[:-1]) for p in r.get("topic", "").split("-") if p.endswith("b") and p[:-1].isdigit()), None)
+
+    for scenario in ("produce", "consume"):
+        for size in sorted({size_of(r) for r in runs if r.get("scenario") == scenario} - {None}):
+            by = {r.get("security"): r for r in runs if r.get("scenario") == scenario and size_of(r) == size}
+            for label, base, what in (("plaintext", None, "PLAINTEXT"), ("ssl", "plaintext", "SSL (TLS 1.3)"),
+                                      ("sasl", "plaintext", "SASL_PLAINTEXT (PLAIN)"),
+                                      ("sasl+acl", "sasl", "SASL_PLAINTEXT + ACL authorizer")):
+                r = by.get(label)
+                if r is None:
+                    continue
+                rows.append(Row("13 security", f"{scenario} {size} B, acks=1, {what}", "MB/s", _get(r, "MB_per_s"),
+                                limit=_get(by.get(base), "MB_per_s") if base else None,
+                                note=(f"limit = {base.upper() if base == 'plaintext' else 'SASL_PLAINTEXT without authorizer'}; "
+                                      if base else "") + _cpu_note(r)))
     return rows
 
 

@@ -258,3 +258,69 @@ def test_unsupported_sasl_settings_stop_startup_naming_them(tmp_path, override, 
     r = subprocess.run(args, capture_output=True, text=True, timeout=30, cwd=ROOT)
     assert r.returncode == 2, r.stderr
     assert message in r.stderr, r.stderr
+
+
+# ---- the tools over SASL and TLS: --command-config ----
+
+def test_tools_take_command_config_for_scram_and_sasl_ssl(tmp_path):
+    from security_support import make_pki
+    pki = make_pki(tmp_path / "pki")
+    b = sasl_broker(tmp_path, {"ssl.keystore.location": pki["keystore"]}, proto="SASL_SSL").start()
+    try:
+        r = weir_configs(b, "--entity-name", "tool", "--alter", "--add-config", "SCRAM-SHA-512=[password=tool-secret]")
+        assert r.returncode == 0, r.stderr
+        cfg = tmp_path / "client.properties"
+        cfg.write_text("security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n"
+                       'sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required '
+                       'username="tool" password="tool-secret";\n'
+                       f"ssl.truststore.type=PEM\nssl.truststore.location={pki['ca']}\n")
+        server = f"127.0.0.1:{b.sasl_port}"
+
+        def run(*a, **kw):
+            return subprocess.run([str(WEIR), *a], capture_output=True, timeout=60, **kw)
+
+        r = run("topics", "--bootstrap-server", server, "--command-config", str(cfg), "--create", "--topic", "viatool")
+        assert r.returncode == 0, r.stderr
+        r = run("console-producer", "--bootstrap-server", server, "--producer.config", str(cfg), "--topic", "viatool",
+                input=b"a\nb\n")
+        assert r.returncode == 0, r.stderr
+        r = run("console-consumer", "--bootstrap-server", server, "--command-config", str(cfg), "--topic", "viatool",
+                "--from-beginning", "--max-messages", "2")
+        assert (r.returncode, r.stdout) == (0, b"a\nb\n"), r.stderr
+        # A wrong password: the tool fails with the broker's message, exit 1.
+        cfg.write_text(cfg.read_text().replace("tool-secret", "nope"))
+        r = run("topics", "--bootstrap-server", server, "--command-config", str(cfg), "--list")
+        assert r.returncode == 1 and b"Authentication failed" in r.stderr, r.stderr
+        # An unsupported client property is refused by name.
+        cfg.write_text("security.protocol=SASL_SSL\nsasl.kerberos.service.name=kafka\n")
+        r = run("topics", "--bootstrap-server", server, "--command-config", str(cfg), "--list")
+        assert r.returncode == 1 and b"unsupported client property 'sasl.kerberos.service.name'" in r.stderr, r.stderr
+    finally:
+        b.stop()
+
+
+def test_a_session_that_is_not_reauthenticated_is_closed_after_connections_max_reauth_ms(tmp_path):
+    b = sasl_broker(tmp_path, {"connections.max.reauth.ms": "1000"}).start()
+    try:
+        with socket.create_connection(("127.0.0.1", b.sasl_port), timeout=5) as s:
+            handshake(s)
+            token = b"\0alice\0alice-secret"
+            s.sendall(frame(36, 1, struct.pack(">i", len(token)) + token, corr=2))
+            size = struct.unpack(">i", recv_exact(s, 4))[0]
+            body = recv_exact(s, size)[4:]
+            assert struct.unpack(">h", body[:2])[0] == 0
+            # session_lifetime_ms: the last 8 bytes of SaslAuthenticate v1's answer.
+            assert struct.unpack(">q", body[-8:])[0] == 1000
+            time.sleep(1.3)
+            s.sendall(frame(3, 1, struct.pack(">i", 0), corr=3))
+            assert closed(s)
+        # A real client keeps producing across several session lifetimes (librdkafka
+        # re-authenticates per KIP-368, or reconnects when the broker closed an expired session).
+        create_topic(b.bootstrap, "reauth")
+        p = Producer(conf(b, "PLAIN", "alice", "alice-secret"))
+        for _ in range(6):
+            p.produce("reauth", value=b"x")
+            assert p.flush(10) == 0
+            time.sleep(0.6)
+    finally:
+        b.stop()

@@ -59,6 +59,16 @@ public struct BrokerProperties: Sendable {
             default: throw Invalid(description: "log.message.timestamp.type must be CreateTime or LogAppendTime, not '\(v)'")
             }
         },
+        "transaction.max.timeout.ms": {
+            $0.broker.transactions.maxTimeoutMs = try positive(int32($1, "transaction.max.timeout.ms"), "transaction.max.timeout.ms")
+        },
+        "transactional.id.expiration.ms": {
+            $0.broker.transactions.idExpirationMs = Int64(try positive(int32($1, "transactional.id.expiration.ms"), "transactional.id.expiration.ms"))
+        },
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms": {
+            $0.broker.transactionCleanupIntervalMs = try positive(int64($1, "transaction.abort.timed.out.transaction.cleanup.interval.ms"),
+                                                                  "transaction.abort.timed.out.transaction.cleanup.interval.ms")
+        },
         "log.message.downconversion.enable": { $0.broker.downConversion = try bool($1, "log.message.downconversion.enable") },
         "log.retention.hours": { $0.retentionHours = try int64($1, "log.retention.hours") },
         "log.retention.minutes": { $0.retentionMinutes = try int64($1, "log.retention.minutes") },

@@ -29,7 +29,7 @@ public enum BrokerRuntime {
                                 minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
                                 maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs),
             offsets: store.offsets, logger: logger)
-        let broker = Broker(config: config, store: store, groups: groups, io: io, logger: logger)
+        let broker = try Broker(config: config, store: store, groups: groups, io: io, logger: logger)
         let registry = broker.makeRegistry()
         // The admin listener and its metrics exist only when admin.listener is set.
         let metrics = properties.adminListener.map { _ in
@@ -43,6 +43,8 @@ public enum BrokerRuntime {
                                  logger: logger, onBound: onBound)
         var services: [any Service] = [server, OffsetExpiry(groups: groups, config: config),
                                        ProducerExpiry(store: store, config: config, io: io, logger: logger),
+                                       TransactionHousekeeping(coordinator: broker.transactions, io: io,
+                                                               intervalMs: config.transactionCleanupIntervalMs, logger: logger),
                                        RetentionService(store: store, topics: broker.topics,
                                                         intervalMs: config.retentionCheckIntervalMs,
                                                         clock: broker.clock, logger: logger,
@@ -126,6 +128,31 @@ struct ProducerExpiry: Service {
                     if n > 0 { logger.info("expired idempotent producers", metadata: ["count": "\(n)"]) }
                 } catch {
                     logger.warning("producer expiry failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}
+
+/// Every transaction.abort.timed.out.transaction.cleanup.interval.ms, the transaction
+/// coordinator aborts transactions past their timeout, aborts hanging ones, and forgets ids
+/// unused for transactional.id.expiration.ms (`TransactionCoordinator.tick`), on the I/O pool.
+struct TransactionHousekeeping: Service {
+    let coordinator: TransactionCoordinator
+    let io: NIOThreadPool
+    let intervalMs: Int64
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(intervalMs))
+                let coordinator = self.coordinator
+                do {
+                    let done = try await io.runIfActive { coordinator.tick(nowMs: WallClock.system.nowMs()) }
+                    if done.expired > 0 { logger.info("expired transactional ids", metadata: ["count": "\(done.expired)"]) }
+                } catch {
+                    logger.warning("transaction housekeeping failed", metadata: ["error": "\(error)"])
                 }
             }
         }

@@ -54,6 +54,7 @@ public enum ErrorCode: Int16, Sendable, Error {
     case invalidTransactionTimeout = 50
     case concurrentTransactions = 51
     case transactionalIdAuthorizationFailed = 53
+    case operationNotAttempted = 55
     case kafkaStorageError = 56
     case unknownProducerId = 59
     case reassignmentInProgress = 60
@@ -75,8 +76,10 @@ public enum ErrorCode: Int16, Sendable, Error {
     case groupSubscribedToTopic = 86
     case invalidRecord = 87
     case unstableOffsetCommit = 88
+    case producerFenced = 90
     case unknownTopicId = 100
     case inconsistentTopicId = 103
+    case transactionalIdNotFound = 105
 
     /// "corruptMessage (2)", for log lines. (Not `description`: a CustomStringConvertible
     /// conformance would make `"\(self)"` recurse instead of naming the case.)

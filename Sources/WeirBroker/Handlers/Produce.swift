@@ -29,6 +29,7 @@ struct ProduceHandler: ApiHandler {
     let io: IOPool
     let clock: WallClock
     let health: StorageHealth
+    let transactions: TransactionCoordinator
     let logger: Logger
     let fsyncEachAppend: Bool
     var versions: ClosedRange<Int16> { 0...9 }
@@ -120,6 +121,14 @@ struct ProduceHandler: ApiHandler {
             batches = valid
         case .failure(let failure):
             return (refused(r, tp, failure.code, failure.message, context), false)
+        }
+        // A transactional batch must come from the current epoch of a producer whose ongoing
+        // transaction added this partition (KIP-890's defence against hanging transactions).
+        if let h = batches.first?.header, h.isTransactional {
+            let code = transactions.verifyProduce(producerId: h.producerId, epoch: h.producerEpoch, to: tp)
+            guard code == .none else {
+                return (refused(r, tp, code, "transactional batch of producer \(h.producerId) epoch \(h.producerEpoch) is not in an ongoing transaction with this partition", context), false)
+            }
         }
         // A compacted topic refuses keyless records, as Kafka does: only such topics pay for reading records.
         if config.compact, let problem = ProducedBatch.keylessRecordProblem(in: batches, partition: "\(tp)") {

@@ -1,0 +1,20 @@
+import KafkaProtocol
+
+/// AddOffsetsToTxn (25): the producer's transaction will commit offsets of `groupId`
+/// (`send_offsets_to_transaction`), which TxnOffsetCommit then sends.
+struct AddOffsetsToTxnHandler: ApiHandler {
+    typealias Request = AddOffsetsToTxnRequest
+    let transactions: TransactionCoordinator
+    let io: IOPool
+    let clock: WallClock
+    var versions: ClosedRange<Int16> { 0...3 }
+
+    func handle(_ request: AddOffsetsToTxnRequest, context: RequestContext) async throws -> AddOffsetsToTxnResponse? {
+        let (coordinator, now) = (transactions, clock.nowMs())
+        let code = try await io.run {
+            coordinator.addOffsets(transactionalId: request.transactionalId, producerId: request.producerId,
+                                   epoch: request.producerEpoch, groupId: request.groupId, nowMs: now)
+        }
+        return AddOffsetsToTxnResponse(errorCode: code.rawValue)
+    }
+}

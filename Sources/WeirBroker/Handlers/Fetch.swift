@@ -13,6 +13,8 @@ struct FetchHandler: ApiHandler {
     let sessions: FetchSessionCache
     let io: IOPool
     let clock: WallClock
+    /// Returned records and bytes, for the admin console's rates.
+    var traffic = TrafficCounters()
     var versions: ClosedRange<Int16> { 4...12 }
 
     private struct Got: Sendable {
@@ -64,6 +66,9 @@ struct FetchHandler: ApiHandler {
             got = try await read(wanted, maxBytes: maxBytes)
         }
 
+        for (w, g) in zip(wanted, got) {
+            if let records = g.records { traffic.fetched(records, from: w.fetchOffset) }
+        }
         let outcomes = zip(wanted, got).map { w, g in
             FetchSessionCache.Outcome(w.topicPartition, hasRecords: (g.records?.readableBytes ?? 0) > 0, error: g.error,
                                       highWatermark: g.highWatermark, logStartOffset: g.logStartOffset)

@@ -30,6 +30,8 @@ struct ProduceHandler: ApiHandler {
     let health: StorageHealth
     let logger: Logger
     let fsyncEachAppend: Bool
+    /// Appended records and bytes, for the admin console's rates.
+    var traffic = TrafficCounters()
     var versions: ClosedRange<Int16> { 3...9 }
 
     /// On the event loop, appends are written with `noSlowdown`: should RocksDB be stalling
@@ -130,6 +132,8 @@ struct ProduceHandler: ApiHandler {
                 ])
             } else {
                 waiters.appended(tp)
+                traffic.produced(records: result.lastOffset - result.baseOffset + 1,
+                                 bytes: batches.reduce(0) { $0 + $1.bytes.readableBytes })
             }
             health.succeeded()
             return (r, false)

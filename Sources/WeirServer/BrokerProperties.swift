@@ -20,6 +20,9 @@ public struct BrokerProperties: Sendable {
     /// `admin.listener.allow.remote`: whether `admin.listener` may bind a non-loopback address.
     /// The admin API has no authentication yet, so by default it is refused at startup.
     public var adminAllowRemote = false
+    /// `admin.console.writable`: whether the web console's write actions (create and delete
+    /// topics, reset a group's offsets) are allowed; by default they are refused with 403.
+    public var adminConsoleWritable = false
     public var networkThreads = 2
     public var ioThreads = 4
     public var storageWriteBufferBytes = 64 << 20
@@ -100,6 +103,7 @@ public struct BrokerProperties: Sendable {
             p.adminListener = (host.isEmpty ? "127.0.0.1" : host, port)
         },
         "admin.listener.allow.remote": { $0.adminAllowRemote = try bool($1, "admin.listener.allow.remote") },
+        "admin.console.writable": { $0.adminConsoleWritable = try bool($1, "admin.console.writable") },
         "weir.storage.write.buffer.bytes": {
             $0.storageWriteBufferBytes = Int(try positive(int64($1, "weir.storage.write.buffer.bytes"), "weir.storage.write.buffer.bytes"))
         },
@@ -149,6 +153,10 @@ public struct BrokerProperties: Sendable {
         let (host, port) = advertised ?? (listenHost == "0.0.0.0" ? "127.0.0.1" : listenHost, listenPort)
         broker.advertisedHost = host
         broker.advertisedPort = Int32(port)
+        // Accepted only where it has an effect: without the listener there is no console to open up.
+        if adminConsoleWritable && adminListener == nil {
+            throw Invalid(description: "admin.console.writable=true needs admin.listener (the console is served there)")
+        }
         if let admin = adminListener, !adminAllowRemote, !Self.isLoopback(admin.host) {
             throw Invalid(description: "admin.listener \(admin.host):\(admin.port) is not a loopback address; the admin "
                 + "API has no authentication yet: bind 127.0.0.1, or set admin.listener.allow.remote=true")

@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import WeirBroker
-import WeirServer
+@testable import WeirServer
 import WeirStorage
 
 /// A `TestBroker` with the admin listener on an ephemeral loopback port, as `BrokerRuntime`
@@ -12,18 +12,24 @@ import WeirStorage
 struct AdminFixture {
     let broker: TestBroker
     let metrics: BrokerMetrics
+    let monitor: ConsoleMonitor
     let server: AdminServer
     let task: Task<Void, any Error>
     let port: Int
 
-    static func with(_ body: (AdminFixture) async throws -> Void) async throws {
+    /// - Parameter writable: `admin.console.writable`.
+    static func with(writable: Bool = false, _ body: (AdminFixture) async throws -> Void) async throws {
         try await TestBroker.with { b in
             var logger = Logger(label: "test-admin")
             logger.logLevel = .warning
             let metrics = BrokerMetrics(store: b.store, groups: b.broker.groups,
                                         apiKeys: b.broker.makeRegistry().advertised.map(\.apiKey))
+            let monitor = ConsoleMonitor(traffic: b.broker.traffic)
+            let console = ConsoleAPI(brokerId: 1, config: b.broker.config, store: b.store, topics: b.broker.topics,
+                                     groups: b.broker.groups, monitor: monitor, io: b.io, writable: writable,
+                                     uptimeMs: { metrics.uptimeMs })
             let api = AdminAPI(brokerId: 1, store: b.store, metrics: metrics,
-                               snapshots: try SnapshotRegistry(store: b.store), io: b.io)
+                               snapshots: try SnapshotRegistry(store: b.store), io: b.io, console: console)
             let bound = AsyncStream<Int>.makeStream()
             let server = AdminServer(host: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton,
                                      api: api, logger: logger, onBound: { bound.continuation.yield($0) })
@@ -33,7 +39,7 @@ struct AdminFixture {
                 port = p
                 break
             }
-            let fixture = AdminFixture(broker: b, metrics: metrics, server: server, task: task, port: port)
+            let fixture = AdminFixture(broker: b, metrics: metrics, monitor: monitor, server: server, task: task, port: port)
             do {
                 try await body(fixture)
             } catch {

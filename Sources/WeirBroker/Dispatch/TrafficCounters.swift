@@ -51,14 +51,15 @@ public final class TrafficCounters: Sendable {
     /// Records a consumer gets from v2 batches stored back to back, read from `offset`: each
     /// batch's recordsCount, except that the first batch (which may start before `offset`, the
     /// consumer skipping its earlier records) counts only its offsets from `offset` on. Headers
-    /// only: baseOffset (byte 0), batchLength (8), lastOffsetDelta (23), recordsCount (57).
+    /// only: baseOffset (byte 0), batchLength (8), lastOffsetDelta (23), recordsCount (57). A
+    /// batch cut short at the end is not counted.
     public static func recordCount(in batches: ByteBuffer, from offset: Int64) -> Int64 {
         var count: Int64 = 0
         var at = batches.readerIndex
         let end = batches.writerIndex
         while end - at >= 61,
               let base = batches.getInteger(at: at, as: Int64.self),
-              let length = batches.getInteger(at: at + 8, as: Int32.self), length >= 49,
+              let length = batches.getInteger(at: at + 8, as: Int32.self), length >= 49, end - at >= 12 + Int(length),
               let lastDelta = batches.getInteger(at: at + 23, as: Int32.self),
               let records = batches.getInteger(at: at + 57, as: Int32.self) {
             let last = base &+ Int64(lastDelta)

@@ -44,7 +44,7 @@ public struct AdminAPI: Sendable {
     /// The largest request body read; a larger one gets 413.
     static let maxBodyBytes = 64 << 10
 
-    func respond(method: HTTPMethod, uri: String, body: ByteBuffer) async -> AdminResponse {
+    func respond(method: HTTPMethod, uri: String, body: ByteBuffer, contentType: String? = nil) async -> AdminResponse {
         let route = AdminRoute.match(method: method, uri: uri)
         switch route {
         case .health:
@@ -63,7 +63,7 @@ public struct AdminAPI: Sendable {
         case .consoleAsset, .broker, .listTopics, .createTopic, .topic, .deleteTopic, .records, .listGroups, .group,
              .resetOffsets:
             guard let console else { return .error(.notFound, "no such endpoint: \(method.rawValue) \(uri) (no console)") }
-            return await console.respond(route, uri: uri, body: body)
+            return await console.respond(route, uri: uri, body: body, contentType: contentType)
         case .notFound:
             return .error(.notFound, "no such endpoint: \(method.rawValue) \(uri)")
         case .methodNotAllowed(let allow):

@@ -67,11 +67,11 @@ final class AdminHTTPHandler: ChannelInboundHandler {
             write(.error(.payloadTooLarge, "request body over \(AdminAPI.maxBodyBytes) bytes"), for: head, context: context)
             return
         }
-        let (api, body) = (self.api, self.body)
+        let (api, body, contentType) = (self.api, self.body, head.headers["Content-Type"].first)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         Task {
-            let response = await api.respond(method: head.method, uri: head.uri, body: body)
+            let response = await api.respond(method: head.method, uri: head.uri, body: body, contentType: contentType)
             eventLoop.execute {
                 let (handler, context) = loopBound.value
                 handler.write(response, for: head, context: context)

@@ -52,8 +52,9 @@ struct AdminFixture {
         }
     }
 
-    func request(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws -> AdminHTTPReply {
-        try await AdminHTTPReply.send(port: port, method: method, path: path, body: body)
+    func request(_ method: HTTPMethod, _ path: String, body: String? = nil,
+                 contentType: String = "application/json") async throws -> AdminHTTPReply {
+        try await AdminHTTPReply.send(port: port, method: method, path: path, body: body, contentType: contentType)
     }
 }
 
@@ -73,7 +74,8 @@ struct AdminHTTPReply {
         }
     }
 
-    static func send(port: Int, method: HTTPMethod, path: String, body: String?) async throws -> AdminHTTPReply {
+    static func send(port: Int, method: HTTPMethod, path: String, body: String?,
+                     contentType: String = "application/json") async throws -> AdminHTTPReply {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -84,7 +86,7 @@ struct AdminHTTPReply {
         return try await channel.executeThenClose { inbound, outbound in
             var headers = HTTPHeaders([("Host", "127.0.0.1:\(port)")])
             if let body {
-                headers.add(name: "Content-Type", value: "application/json")
+                headers.add(name: "Content-Type", value: contentType)
                 headers.add(name: "Content-Length", value: "\(body.utf8.count)")
             }
             try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)))

@@ -195,6 +195,11 @@ import WeirStorage
             #expect(badConfig.status == 400)
             let notJSON = try await a.request(.POST, "/v1/topics", body: "{")
             #expect(notJSON.status == 400)
+            // A cross-site form post (text/plain) is refused before the body is read.
+            let form = try await a.request(.POST, "/v1/topics", body: #"{"name":"f"}"#, contentType: "text/plain")
+            #expect(form.status == 415)
+            #expect(try form.json["error"] as? String == "send the body as Content-Type: application/json")
+            #expect(a.broker.store.topic(named: "f") == nil)
 
             try await produceKeyed(to: a.broker, topic: "n", partition: 2, count: 10, baseTimestamp: 1)
             let reset = try await a.request(.POST, "/v1/groups/g/reset-offsets", body: #"{"topic":"n","to":"latest","partitions":[2]}"#)

@@ -13,6 +13,14 @@ extension ConsoleAPI {
         writable ? nil : .error(.forbidden, "the console is read-only: set admin.console.writable=true to allow this")
     }
 
+    /// nil when the body is declared JSON; else the 415 to answer. Why: a page on another site
+    /// can make a browser POST a form (text/plain, no CORS preflight) to a loopback console;
+    /// demanding `application/json` forces the preflight, which this listener never approves.
+    static func jsonRequired(_ contentType: String?) -> AdminResponse? {
+        contentType?.lowercased().hasPrefix("application/json") == true
+            ? nil : .error(.unsupportedMediaType, "send the body as Content-Type: application/json")
+    }
+
     static func decodeObject(_ body: ByteBuffer) -> [String: Any]? {
         try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
     }
@@ -20,8 +28,9 @@ extension ConsoleAPI {
     /// `POST /v1/topics` `{"name": "t", "partitions": 3, "configs": {"cleanup.policy": "compact"}}`
     /// (`partitions` defaults to num.partitions): 201 with the topic's summary; 400 for a bad
     /// name, count or config; 409 when it exists. Kafka's CreateTopics rules (`TopicManager`).
-    func createTopic(_ body: ByteBuffer) async -> AdminResponse {
+    func createTopic(_ body: ByteBuffer, contentType: String?) async -> AdminResponse {
         if let refusal { return refusal }
+        if let refusal = Self.jsonRequired(contentType) { return refusal }
         guard let object = Self.decodeObject(body), let name = object["name"] as? String else {
             return .error(.badRequest, "expected a JSON body {\"name\": \"TOPIC\", \"partitions\": N, \"configs\": {…}}")
         }
@@ -66,8 +75,9 @@ extension ConsoleAPI {
     /// `to` is `earliest`, `latest` or an offset (clamped into log start … log end, as Kafka's
     /// tool does); no `partitions` means all of the topic's. Only while the group has no members
     /// (409 otherwise: its consumers would overwrite the reset). 200 with the offsets committed.
-    func resetOffsets(_ groupId: String, _ body: ByteBuffer) async -> AdminResponse {
+    func resetOffsets(_ groupId: String, _ body: ByteBuffer, contentType: String?) async -> AdminResponse {
         if let refusal { return refusal }
+        if let refusal = Self.jsonRequired(contentType) { return refusal }
         guard let object = Self.decodeObject(body), let topic = object["topic"] as? String, let to = object["to"] else {
             return .error(.badRequest, "expected a JSON body {\"topic\": \"T\", \"to\": \"earliest\"|\"latest\"|OFFSET, \"partitions\": [P, …]}")
         }

@@ -177,7 +177,7 @@ public enum WeirVersion {
 
 extension ConsoleAPI {
     /// Answers a console route (`AdminAPI` hands every one here).
-    func respond(_ route: AdminRoute, uri: String, body: ByteBuffer) async -> AdminResponse {
+    func respond(_ route: AdminRoute, uri: String, body: ByteBuffer, contentType: String? = nil) async -> AdminResponse {
         switch route {
         case .consoleAsset(let asset):
             var response = AdminResponse(status: .ok, contentType: asset.contentType, body: Array(asset.text.utf8))
@@ -186,14 +186,14 @@ extension ConsoleAPI {
             return response
         case .broker: return await broker()
         case .listTopics: return await listTopics()
-        case .createTopic: return await createTopic(body)
+        case .createTopic: return await createTopic(body, contentType: contentType)
         case .topic(let name): return await topic(name)
         case .deleteTopic(let name): return await deleteTopic(name)
         case .records(let topic, let partition):
             return await records(topic: topic, partition: partition, query: AdminQuery.parse(uri))
         case .listGroups: return await listGroups()
         case .group(let id): return await group(id)
-        case .resetOffsets(let id): return await resetOffsets(id, body)
+        case .resetOffsets(let id): return await resetOffsets(id, body, contentType: contentType)
         case .health, .metrics, .listSnapshots, .createSnapshot, .notFound, .methodNotAllowed:
             return .error(.notFound, "no such console endpoint: \(uri)")
         }

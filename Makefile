@@ -9,6 +9,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BUILD_PKGS := librocksdb-dev liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev pkg-config
 TEST_PKGS := kcat python3-venv
+# The web console's browser tests (Tests/interop/test_console.py) drive Debian's headless Chromium.
+TEST_PKGS += chromium chromium-driver
 
 .PHONY: run build deps test-deps test unit-test interop-test conformance codegen codegen-check bench bench-deps bench-profile clean-data
 
@@ -35,7 +37,7 @@ run: build
 test-deps: deps
 	$(call apt_install,$(TEST_PKGS))
 	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
-	@$(VENV)/bin/python -c "import confluent_kafka, kafka, aiokafka, pytest, pytest_timeout" 2>/dev/null || \
+	@$(VENV)/bin/python -c "import confluent_kafka, kafka, aiokafka, pytest, pytest_timeout, selenium" 2>/dev/null || \
 	  $(VENV)/bin/python -m pip install -q --disable-pip-version-check -r Tests/interop/requirements.txt
 
 # Swift unit and integration tests, then real clients against the release binary.

@@ -45,9 +45,9 @@ function duration(ms) {
   return d ? d + "d " + h + "h" : h ? h + "h " + m + "m" : m ? m + "m " + (s % 60) + "s" : (s % 60) + "s";
 }
 function retention(ms) { return ms < 0 ? "forever" : duration(ms); }
-function enc(field, encoding) {
-  return el("td", { class: "payload", "data-encoding": encoding },
-            el("span", { class: "enc " + encoding }, encoding), encoding === "null" ? "null" : field);
+function enc(kind, field, encoding) {
+  return el("td", { class: "payload " + kind, "data-encoding": encoding },
+            el("span", { class: "enc " + encoding }, encoding), el("span", { class: "text" }, encoding === "null" ? "null" : field));
 }
 function card(label, value, id) {
   return el("div", { class: "card" }, el("div", { class: "label" }, label), el("div", { class: "value", id }, value));
@@ -190,7 +190,7 @@ async function records(name, partition, query) {
     el("p", { class: "muted" }, `log start ${page.log_start_offset}, log end ${page.log_end_offset}, ${page.records.length} record(s), next offset ${page.next_offset}`),
     page.records.length ? table(["Offset", "Timestamp", "Key", "Value", "Headers"], page.records.map(r => el("tr", { "data-offset": r.offset },
       el("td", { class: "num" }, r.offset), el("td", {}, when(r.timestamp)),
-      enc(r.key, r.key_encoding), enc(r.value, r.value_encoding),
+      enc("key", r.key, r.key_encoding), enc("value", r.value, r.value_encoding),
       el("td", { class: "payload" }, r.headers.map(h => h.key + ": " + (h.value === null ? "null" : h.value)).join("\n"))))) :
       el("p", { class: "muted" }, "No records here."),
     el("div", { class: "pager" },

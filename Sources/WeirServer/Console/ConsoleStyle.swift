@@ -57,6 +57,7 @@ button.plain { background: #fff; color: var(--accent); }
   header { padding: 10px 12px; }
   main { padding: 12px 10px 30px; }
   #broker-line { margin-left: 0; width: 100%; }
+  .cards { grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 8px; }
   .card .value { font-size: 17px; }
   th, td { padding: 5px 7px; }
 }

@@ -170,6 +170,18 @@ public struct BrokerProperties: Sendable {
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 
+    /// An HTTP Host header (`host`, `host:port`, `[v6]:port`) naming a loopback address.
+    static func isLoopbackHostHeader(_ header: String) -> Bool {
+        var host = Substring(header)
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return false }
+            host = host[host.index(after: host.startIndex)..<close]
+        } else if let colon = host.lastIndex(of: ":") {
+            host = host[..<colon]
+        }
+        return isLoopback(String(host).lowercased())
+    }
+
     public static var knownKeys: [String] { setters.keys.sorted() }
 
     // MARK: value parsers

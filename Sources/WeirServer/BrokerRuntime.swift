@@ -59,7 +59,8 @@ public enum BrokerRuntime {
             let api = AdminAPI(brokerId: config.nodeId, store: store, metrics: metrics,
                                snapshots: try SnapshotRegistry(store: store), io: io,
                                storageHealth: broker.storageHealth, console: console)
-            services.append(AdminServer(host: host, port: port, group: events, api: api, logger: logger))
+            services.append(AdminServer(host: host, port: port, group: events, api: api,
+                                        loopbackHostOnly: !properties.adminAllowRemote, logger: logger))
             services.append(monitor)
         }
         if let interval = config.flushIntervalMs {

@@ -18,7 +18,8 @@ struct AdminFixture {
     let port: Int
 
     /// - Parameter writable: `admin.console.writable`.
-    static func with(writable: Bool = false, _ body: (AdminFixture) async throws -> Void) async throws {
+    static func with(writable: Bool = false, loopbackHostOnly: Bool = true,
+                     _ body: (AdminFixture) async throws -> Void) async throws {
         try await TestBroker.with { b in
             var logger = Logger(label: "test-admin")
             logger.logLevel = .warning
@@ -32,7 +33,8 @@ struct AdminFixture {
                                snapshots: try SnapshotRegistry(store: b.store), io: b.io, console: console)
             let bound = AsyncStream<Int>.makeStream()
             let server = AdminServer(host: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton,
-                                     api: api, logger: logger, onBound: { bound.continuation.yield($0) })
+                                     api: api, loopbackHostOnly: loopbackHostOnly, logger: logger,
+                                     onBound: { bound.continuation.yield($0) })
             let task = Task { try await server.run() }
             var port = 0
             for await p in bound.stream {
@@ -52,9 +54,10 @@ struct AdminFixture {
         }
     }
 
-    func request(_ method: HTTPMethod, _ path: String, body: String? = nil,
-                 contentType: String = "application/json") async throws -> AdminHTTPReply {
-        try await AdminHTTPReply.send(port: port, method: method, path: path, body: body, contentType: contentType)
+    func request(_ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String = "application/json",
+                 host: String? = nil) async throws -> AdminHTTPReply {
+        try await AdminHTTPReply.send(port: port, method: method, path: path, body: body, contentType: contentType,
+                                      host: host)
     }
 }
 
@@ -75,7 +78,7 @@ struct AdminHTTPReply {
     }
 
     static func send(port: Int, method: HTTPMethod, path: String, body: String?,
-                     contentType: String = "application/json") async throws -> AdminHTTPReply {
+                     contentType: String = "application/json", host: String? = nil) async throws -> AdminHTTPReply {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -84,7 +87,7 @@ struct AdminHTTPReply {
                 }
             }
         return try await channel.executeThenClose { inbound, outbound in
-            var headers = HTTPHeaders([("Host", "127.0.0.1:\(port)")])
+            var headers = HTTPHeaders([("Host", host ?? "127.0.0.1:\(port)")])
             if let body {
                 headers.add(name: "Content-Type", value: contentType)
                 headers.add(name: "Content-Length", value: "\(body.utf8.count)")

@@ -28,6 +28,25 @@ import WeirStorage
         #expect(AdminQuery.parse("/x") == [:])
     }
 
+    @Test func aLoopbackListenerAnswersOnlyLoopbackHostHeaders() async throws {
+        #expect(BrokerProperties.isLoopbackHostHeader("127.0.0.1:9644"))
+        #expect(BrokerProperties.isLoopbackHostHeader("LOCALHOST"))
+        #expect(BrokerProperties.isLoopbackHostHeader("[::1]:9644"))
+        #expect(!BrokerProperties.isLoopbackHostHeader("evil.example:9644"))
+        #expect(!BrokerProperties.isLoopbackHostHeader("127.0.0.1.evil.example"))
+        try await AdminFixture.with { a in
+            let rebound = try await a.request(.GET, "/v1/topics", host: "evil.example:\(a.port)")
+            #expect(rebound.status == 403)
+            #expect(try rebound.json["error"] as? String
+                == "Host 'evil.example:\(a.port)' is not a loopback address; this admin listener is loopback-only")
+            #expect(try await a.request(.GET, "/v1/topics", host: "localhost:\(a.port)").status == 200)
+        }
+        try await AdminFixture.with(loopbackHostOnly: false) { a in
+            let proxied = try await a.request(.GET, "/health", host: "proxy.example")
+            #expect(proxied.status == 200)
+        }
+    }
+
     @Test func recordCountSkipsRecordsBeforeTheFetchOffset() throws {
         var buffer = ByteBuffer()
         for (base, count) in [(Int64(10), 5), (15, 3)] {
@@ -64,6 +83,8 @@ import WeirStorage
             #expect(parts.map { $0["partition"] as? Int } == [0, 1])
             #expect(parts.map { $0["log_end_offset"] as? Int } == [0, 20])
             #expect(parts.map { $0["log_start_offset"] as? Int } == [0, 0])
+            #expect(parts[0]["bytes"] as? Int == 0)
+            #expect((parts[1]["bytes"] as? Int).map { $0 > 0 } == true)
             #expect(parts[0]["first_timestamp"] is NSNull)
             #expect(parts[1]["first_timestamp"] as? Int == 1_700_000_000_000)
             #expect(parts[1]["last_timestamp"] as? Int == 1_700_000_000_019)

@@ -227,6 +227,13 @@ def test_json_endpoints_answer_bad_input_with_4xx_json(broker_factory):
         assert (status, body["error"]) == expected, path
     status, body, _ = http(port, "POST", "/v1/topics", {"name": "x"})
     assert (status, body["error"]) == (403, "the console is read-only: set admin.console.writable=true to allow this")
+    # A DNS-rebound page (its own name in Host) gets nothing from the loopback-only listener.
+    rebound = urllib.request.Request(f"http://127.0.0.1:{port}/v1/topics", headers={"Host": "evil.example"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(rebound, timeout=10)
+    assert refused.value.code == 403
+    assert json.loads(refused.value.read()) == \
+        {"error": "Host 'evil.example' is not a loopback address; this admin listener is loopback-only"}
     assert b.stop() == 0
 
 

@@ -111,12 +111,19 @@ public struct ConsoleAPI: Sendable {
         return [
             "partition": p, "log_start_offset": offsets.logStartOffset, "log_end_offset": offsets.logEndOffset,
             "high_watermark": offsets.highWatermark, "records": offsets.logEndOffset - offsets.logStartOffset,
-            "bytes": try log.approximateSizeBytes(),
+            "bytes": try Self.sizeBytes(log),
             "first_timestamp": bounds.map { $0.first as Any } ?? NSNull(),
             "last_timestamp": bounds.map { $0.last as Any } ?? NSNull(),
             // One broker: it leads every partition. Replication will fill these from the controller.
             "leader": 1, "replicas": [1], "isr": [1],
         ]
+    }
+
+    /// RocksDB's size estimate, but 0 for a log holding no offsets: an empty memtable's arena
+    /// (2 KiB) and not-yet-compacted deleted batches are not data the partition holds.
+    static func sizeBytes(_ log: PartitionLog) throws -> UInt64 {
+        let offsets = log.offsets
+        return offsets.logEndOffset > offsets.logStartOffset ? try log.approximateSizeBytes() : 0
     }
 
     /// The open partitions of `record` (a topic deleted and re-created meanwhile is skipped).
@@ -132,7 +139,7 @@ public struct ConsoleAPI: Sendable {
         var bytes: UInt64 = 0
         for log in logs(of: record) {
             records += log.logEndOffset - log.logStartOffset
-            bytes += try log.approximateSizeBytes()
+            bytes += try Self.sizeBytes(log)
         }
         return [
             "name": record.name, "topic_id": record.id.base64, "partitions": record.partitionCount,

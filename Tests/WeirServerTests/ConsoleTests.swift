@@ -267,6 +267,21 @@ import WeirStorage
             #expect((rates[0]["produce_records_per_sec"] as? Double).map { $0 > 0 } == true)
             #expect(a.broker.broker.traffic.totals.producedRecords == 20)
 
+            var pass = RetentionService.PassTotals(partitions: 1, batches: 3, bytes: 300)
+            pass.compactedPartitions = 1
+            pass.compactedRecords = 7
+            pass.compactedBytes = 70
+            pass.durationMs = 12
+            a.monitor.retentionPassed(pass)
+            let after = try #require(try await a.request(.GET, "/v1/broker").json["retention"] as? [String: Any])
+            #expect(after["passes"] as? Int == 1)
+            let last = try #require(after["last_pass"] as? [String: Any])
+            #expect(last.filter { $0.key != "ended_at_ms" }.mapValues { $0 as? Int } == [
+                "duration_ms": 12, "deleted_batches": 3, "deleted_bytes": 300, "compacted_partitions": 1,
+                "compacted_records": 7, "compacted_bytes": 70,
+            ])
+            #expect((last["ended_at_ms"] as? Int).map { $0 > 0 } == true)
+
             let page = try await a.request(.GET, "/")
             #expect(page.status == 200)
             #expect(page.headers["Content-Type"] == ["text/html; charset=utf-8"])

@@ -135,9 +135,14 @@ def test_group_lag_falls_to_zero_while_the_page_refreshes(broker_factory, browse
                     got += 1
             consumer.commit(asynchronous=False)
 
-        consume(20)
         base = f"http://127.0.0.1:{port}/"
+        for m in consumer.consume(num_messages=1, timeout=WAIT):  # joined and assigned; nothing committed
+            assert m.error() is None, m.error()
         browser.get(base + "#/groups/readers")
+        committed = 'tr[data-partition="0"] td[data-field="committed_offset"]'
+        wait(browser, lambda d: text_of(d, committed) == "–" and text_of(d, "#group-lag") == "0", "the uncommitted row")
+        assert attrs(browser, 'td[data-field="lag"]', "data-lag") == [""]
+        consume(19)
         wait(browser, lambda d: text_of(d, "#group-lag") == "30", "a lag of 30")
         assert text_of(browser, "#group-state") == "Stable"
         shot(browser, "group-lagging")

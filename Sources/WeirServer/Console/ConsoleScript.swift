@@ -248,7 +248,7 @@ async function group(id) {
       table(["Topic", "Partition", "Committed", "Log end", "Lag"], g.offsets.map(o =>
         el("tr", { "data-topic": o.topic, "data-partition": o.partition },
           el("td", {}, o.topic), el("td", { class: "num" }, o.partition),
-          el("td", { class: "num", "data-field": "committed_offset" }, o.committed_offset),
+          el("td", { class: "num", "data-field": "committed_offset" }, o.committed_offset ?? "–"),
           el("td", { class: "num", "data-field": "log_end_offset" }, o.log_end_offset ?? "–"),
           el("td", { "data-field": "lag", "data-lag": o.lag ?? "" }, lagBar(o.lag || 0, max), o.lag ?? "–")))));
   });

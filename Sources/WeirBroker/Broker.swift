@@ -17,6 +17,8 @@ public final class Broker: Sendable {
     public let storageHealth: StorageHealth
     /// The transaction coordinator (transactional ids, markers, timeouts).
     public let transactions: TransactionCoordinator
+    /// Records and bytes produced and fetched (the admin console's rates).
+    public let traffic = TrafficCounters()
     /// RocksDB calls run here, never on an event loop.
     public let io: IOPool
     public let clock: WallClock
@@ -46,8 +48,9 @@ public final class Broker: Sendable {
         let transactions = self.transactions
         r.register(ProduceHandler(store: store, topics: topics, waiters: appendWaiters, io: io, clock: clock,
                                   health: storageHealth, transactions: transactions, logger: logger,
-                                  fsyncEachAppend: config.flushIntervalMessages == 1))
-        r.register(FetchHandler(store: store, topics: topics, waiters: appendWaiters, sessions: fetchSessions, io: io, clock: clock))
+                                  fsyncEachAppend: config.flushIntervalMessages == 1, traffic: traffic))
+        r.register(FetchHandler(store: store, topics: topics, waiters: appendWaiters, sessions: fetchSessions, io: io, clock: clock,
+                                traffic: traffic))
         r.register(ListOffsetsHandler(store: store, io: io))
         r.register(MetadataHandler(config: config, store: store, topics: topics, io: io))
         r.register(OffsetCommitHandler(store: store, groups: groups, clock: clock))

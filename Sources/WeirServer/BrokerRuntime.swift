@@ -41,6 +41,8 @@ public enum BrokerRuntime {
         let server = KafkaServer(host: properties.listenHost, port: properties.listenPort, group: events,
                                  dispatcher: dispatcher, maxFrameBytes: config.socketRequestMaxBytes,
                                  logger: logger, onBound: onBound)
+        // The console's rate sampler and record of the last retention pass, with the admin listener only.
+        let monitor = metrics.map { _ in ConsoleMonitor(traffic: broker.traffic) }
         var services: [any Service] = [server, OffsetExpiry(groups: groups, config: config),
                                        ProducerExpiry(store: store, config: config, io: io, logger: logger),
                                        TransactionHousekeeping(coordinator: broker.transactions, io: io,
@@ -48,12 +50,20 @@ public enum BrokerRuntime {
                                        RetentionService(store: store, topics: broker.topics,
                                                         intervalMs: config.retentionCheckIntervalMs,
                                                         clock: broker.clock, logger: logger,
-                                                        onPass: { metrics?.retentionPassed(batches: $0.batches, bytes: $0.bytes) })]
-        if let (host, port) = properties.adminListener, let metrics {
+                                                        onPass: {
+                                                            metrics?.retentionPassed(batches: $0.batches, bytes: $0.bytes)
+                                                            monitor?.retentionPassed($0)
+                                                        })]
+        if let (host, port) = properties.adminListener, let metrics, let monitor {
+            let console = ConsoleAPI(brokerId: config.nodeId, config: config, store: store, topics: broker.topics,
+                                     groups: groups, monitor: monitor, io: io, writable: properties.adminConsoleWritable,
+                                     uptimeMs: { metrics.uptimeMs })
             let api = AdminAPI(brokerId: config.nodeId, store: store, metrics: metrics,
                                snapshots: try SnapshotRegistry(store: store), io: io,
-                               storageHealth: broker.storageHealth)
-            services.append(AdminServer(host: host, port: port, group: events, api: api, logger: logger))
+                               storageHealth: broker.storageHealth, console: console)
+            services.append(AdminServer(host: host, port: port, group: events, api: api,
+                                        loopbackHostOnly: !properties.adminAllowRemote, logger: logger))
+            services.append(monitor)
         }
         if let interval = config.flushIntervalMs {
             services.append(WALFlusher(store: store, intervalMs: interval, logger: logger))

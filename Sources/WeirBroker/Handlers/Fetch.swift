@@ -23,6 +23,8 @@ struct FetchHandler: ApiHandler {
     let sessions: FetchSessionCache
     let io: IOPool
     let clock: WallClock
+    /// Returned records and bytes, for the admin console's rates.
+    var traffic = TrafficCounters()
     var versions: ClosedRange<Int16> { 0...12 }
 
     private struct Got: Sendable {
@@ -87,6 +89,10 @@ struct FetchHandler: ApiHandler {
             got = try await read(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly)
         }
 
+        for (w, g) in zip(wanted, got) {
+            // (Down-converted message sets are not record batches: the console counts v4+ fetches only.)
+            if magic == nil, let records = g.records { traffic.fetched(records, from: w.fetchOffset) }
+        }
         let outcomes = zip(wanted, got).map { w, g in
             FetchSessionCache.Outcome(w.topicPartition, hasRecords: (g.records?.readableBytes ?? 0) > 0, error: g.error,
                                       highWatermark: g.highWatermark, logStartOffset: g.logStartOffset)

@@ -32,6 +32,8 @@ struct ProduceHandler: ApiHandler {
     let transactions: TransactionCoordinator
     let logger: Logger
     let fsyncEachAppend: Bool
+    /// Appended records and bytes, for the admin console's rates.
+    var traffic = TrafficCounters()
     var versions: ClosedRange<Int16> { 0...9 }
 
     /// On the event loop, appends are written with `noSlowdown`: should RocksDB be stalling
@@ -148,6 +150,8 @@ struct ProduceHandler: ApiHandler {
                 ])
             } else {
                 waiters.appended(tp)
+                traffic.produced(records: result.lastOffset - result.baseOffset + 1,
+                                 bytes: batches.reduce(0) { $0 + $1.bytes.readableBytes })
             }
             health.succeeded()
             return (r, false)

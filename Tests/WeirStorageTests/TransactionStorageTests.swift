@@ -114,4 +114,33 @@ import Testing
             store.close()
         }
     }
+
+    @Test func compactionDropsAbortedRecordsAndStopsAtTheLastStableOffset() throws {
+        try withTempDirectory { dir in
+            let store = try openStore(dir)
+            defer { store.close() }
+            _ = try store.createTopic(name: "c", partitions: 1, configs: ["cleanup.policy": "compact"])
+            let log = try #require(store.partition(TopicPartition("c", 0)))
+            func keyed(_ producerId: Int64, _ sequence: Int32, _ key: String, _ value: String, transactional: Bool = true) throws -> ProducedBatch {
+                var builder = RecordBatchBuilder(baseTimestamp: 1_000, producerId: producerId, producerEpoch: 0,
+                                                 baseSequence: sequence, isTransactional: transactional)
+                builder.append(key: ByteBuffer(string: key), value: ByteBuffer(string: value))
+                return try produced(try builder.build())
+            }
+            _ = try append(log, keyed(1, 0, "k", "committed"))                     // 0
+            try log.writeMarker(.commit, producerId: 1, epoch: 0, coordinatorEpoch: 0, timestamp: 1, sync: false)  // 1
+            _ = try append(log, keyed(2, 0, "k", "aborted"))                       // 2
+            try log.writeMarker(.abort, producerId: 2, epoch: 0, coordinatorEpoch: 0, timestamp: 1, sync: false)   // 3
+            _ = try append(log, keyed(3, 0, "k", "open"))                          // 4, still open
+            let policy = CompactionPolicy(compacts: true, deleteRetentionMs: 86_400_000)
+            let outcome = try #require(try log.compact(policy, nowMs: 1_700_000_000_000))
+            #expect(outcome.cleanedUpTo == 4)                  // not into the open transaction
+            var bytes = ByteBuffer()
+            _ = try log.read(from: 0, maxBytes: 1 << 20, into: &bytes)
+            var reader = RecordBatchReader(bytes)
+            let values = try reader.allBatches().filter { !$0.header.isControl }.flatMap { $0.map { $0.value.map { String(buffer: $0) } } }
+            // The aborted record neither stays nor shadows the committed one; the open one is untouched.
+            #expect(values == ["committed", "open"])
+        }
+    }
 }

@@ -82,6 +82,7 @@ public final class Broker: Sendable {
         r.register(DescribeTransactionsHandler(transactions: transactions))
         r.register(ListTransactionsHandler(transactions: transactions, clock: clock))
         r.register(DescribeProducersHandler(store: store))
+        r.register(WriteTxnMarkersHandler(store: store, waiters: appendWaiters, io: io, clock: clock, logger: logger))
         r.register(ApiVersionsHandler(advertised: r.advertised + [(ApiKey.apiVersions.rawValue, 0, 3)]))
         return r
     }

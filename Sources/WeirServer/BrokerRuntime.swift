@@ -34,7 +34,7 @@ public enum BrokerRuntime {
         // The admin listener and its metrics exist only when admin.listener is set.
         let metrics = properties.adminListener.map { _ in
             BrokerMetrics(store: store, groups: groups, apiKeys: registry.advertised.map(\.apiKey),
-                          storageHealth: broker.storageHealth)
+                          storageHealth: broker.storageHealth, transactions: broker.transactions)
         }
         let dispatcher = RequestDispatcher(registry: registry, logger: logger,
                                            observer: metrics?.requests ?? NoRequestObserver())

@@ -17,6 +17,7 @@ struct Weir: AsyncParsableCommand {
             DeleteRecordsCommand.self,
             LogCommand.self,
             SnapshotCommand.self,
+            TransactionsCommand.self,
         ]
     )
 }

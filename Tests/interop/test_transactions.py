@@ -215,3 +215,50 @@ def test_kafka_python_transactions_and_read_committed(broker):
     seen = sorted((m.partition, m.offset, m.value.decode()) for m in c)
     c.close()
     assert seen == [(0, 0, "yes-0"), (0, 1, "yes-2"), (0, 2, "yes-4"), (1, 0, "yes-1"), (1, 1, "yes-3"), (1, 2, "yes-5")]
+
+
+def weir(*args, timeout=60):
+    import subprocess
+    from conftest import ROOT, WEIR
+    cp = subprocess.run([str(WEIR), *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    assert cp.returncode == 0, f"weir {args}: rc {cp.returncode}\n{cp.stdout}\n{cp.stderr}"
+    return cp.stdout.splitlines()
+
+
+def test_the_transaction_tools_find_describe_and_abort_a_hanging_transaction(broker):
+    create_topic(broker.bootstrap, "hang", 1)
+    committed = txn_producer(broker.bootstrap, "done-id")
+    committed.begin_transaction()
+    committed.produce("hang", value="kept", partition=0)
+    committed.commit_transaction(20)                                  # offsets 0, marker 1
+    stuck = txn_producer(broker.bootstrap, "stuck-id", **{"transaction.timeout.ms": 900_000})
+    stuck.begin_transaction()
+    stuck.produce("hang", value="stuck", partition=0)                 # offset 2, never ended
+    stuck.flush(10)
+
+    listed = weir("transactions", "--bootstrap-server", broker.bootstrap, "list")
+    assert [line.split() for line in listed] == [
+        ["TransactionalId", "Coordinator", "ProducerId", "TransactionState"],
+        ["done-id", "1", "0", "CompleteCommit"],
+        ["stuck-id", "1", "1", "Ongoing"],
+    ]
+    described = [line.split() for line in weir("transactions", "--bootstrap-server", broker.bootstrap, "describe",
+                                                "--transactional-id", "stuck-id")]
+    assert described[0][:5] == ["CoordinatorId", "TransactionalId", "ProducerId", "ProducerEpoch", "TransactionState"]
+    assert described[1][:6] == ["1", "stuck-id", "1", "0", "Ongoing", "900000"] and described[1][-1] == "hang-0"
+    producers = [line.split() for line in weir("transactions", "--bootstrap-server", broker.bootstrap,
+                                               "describe-producers", "--topic", "hang", "--partition", "0")]
+    assert [(r[0], r[-1]) for r in producers[1:]] == [("0", "None"), ("1", "2")]
+
+    def console(isolation):
+        return weir("console-consumer", "--bootstrap-server", broker.bootstrap, "--topic", "hang", "--from-beginning",
+                    "--isolation-level", isolation, "--timeout-ms", "1500")
+    assert console("read_committed") == ["kept"]
+    assert console("read_uncommitted") == ["kept", "stuck"]
+
+    assert weir("transactions", "--bootstrap-server", broker.bootstrap, "abort", "--topic", "hang", "--partition", "0",
+                "--start-offset", "2") == ["Aborted the transaction of producer 1 starting at offset 2 on hang-0"]
+    plain = Producer({"bootstrap.servers": broker.bootstrap})
+    plain.produce("hang", value="after", partition=0)
+    plain.flush(10)
+    assert console("read_committed") == ["kept", "after"]

@@ -31,6 +31,7 @@ APIS = [
     "IncrementalAlterConfigs", "OffsetDelete", "DescribeCluster", "DescribeProducers", "DescribeLogDirs",
     # Transactions (KIP-98) and their admin APIs (KIP-664).
     "AddPartitionsToTxn", "AddOffsetsToTxn", "TxnOffsetCommit", "EndTxn", "DescribeTransactions", "ListTransactions",
+    "WriteTxnMarkers",
 ]
 # Headers and data structures (not API messages) generated as well.
 EXTRA = ["RequestHeader", "ResponseHeader", "ConsumerProtocolSubscription", "ConsumerProtocolAssignment"]

@@ -399,6 +399,16 @@ private func checkScatter<M: KafkaScatterEncodable>(_ sample: M, version: Int16)
         try checkRoundTrip(sample_ListTransactionsResponse(version), version: version)
     }
 
+    @Test(arguments: WriteTxnMarkersRequest.validVersions)
+    func writeTxnMarkersRequest(version: Int16) throws {
+        try checkRoundTrip(sample_WriteTxnMarkersRequest(version), version: version)
+    }
+
+    @Test(arguments: WriteTxnMarkersResponse.validVersions)
+    func writeTxnMarkersResponse(version: Int16) throws {
+        try checkRoundTrip(sample_WriteTxnMarkersResponse(version), version: version)
+    }
+
     @Test(arguments: RequestHeader.validVersions)
     func requestHeader(version: Int16) throws {
         try checkRoundTrip(sample_RequestHeader(version), version: version)
@@ -528,6 +538,9 @@ private func checkScatter<M: KafkaScatterEncodable>(_ sample: M, version: Int16)
         #expect(ListTransactionsRequest.apiKey.rawValue == 66)
         #expect(ListTransactionsRequest.apiKey.name == "ListTransactions")
         #expect(ListTransactionsRequest.Response.apiKey == ListTransactionsRequest.apiKey)
+        #expect(WriteTxnMarkersRequest.apiKey.rawValue == 27)
+        #expect(WriteTxnMarkersRequest.apiKey.name == "WriteTxnMarkers")
+        #expect(WriteTxnMarkersRequest.Response.apiKey == WriteTxnMarkersRequest.apiKey)
     }
 }
 
@@ -2488,6 +2501,60 @@ private func sample_ListTransactionsResponse_TransactionState(_ v: Int16) -> Lis
     m.transactionalId = "s6-é✓"
     m.producerId = 10000000007
     m.transactionState = "s8-é✓"
+    return m
+}
+
+// MARK: WriteTxnMarkersRequest
+
+private func sample_WriteTxnMarkersRequest(_ v: Int16) -> WriteTxnMarkersRequest {
+    var m = WriteTxnMarkersRequest()
+    m.markers = [sample_WriteTxnMarkersRequest_WritableTxnMarker(v)]
+    return m
+}
+
+private func sample_WriteTxnMarkersRequest_WritableTxnMarker(_ v: Int16) -> WriteTxnMarkersRequest.WritableTxnMarker {
+    var m = WriteTxnMarkersRequest.WritableTxnMarker()
+    m.producerId = -10000000002
+    m.producerEpoch = 1003
+    m.transactionResult = true
+    m.topics = [sample_WriteTxnMarkersRequest_WritableTxnMarkerTopic(v)]
+    m.coordinatorEpoch = -100006
+    return m
+}
+
+private func sample_WriteTxnMarkersRequest_WritableTxnMarkerTopic(_ v: Int16) -> WriteTxnMarkersRequest.WritableTxnMarkerTopic {
+    var m = WriteTxnMarkersRequest.WritableTxnMarkerTopic()
+    m.name = "s7-é✓"
+    m.partitionIndexes = [-100008, 100009]
+    return m
+}
+
+// MARK: WriteTxnMarkersResponse
+
+private func sample_WriteTxnMarkersResponse(_ v: Int16) -> WriteTxnMarkersResponse {
+    var m = WriteTxnMarkersResponse()
+    m.markers = [sample_WriteTxnMarkersResponse_WritableTxnMarkerResult(v)]
+    return m
+}
+
+private func sample_WriteTxnMarkersResponse_WritableTxnMarkerResult(_ v: Int16) -> WriteTxnMarkersResponse.WritableTxnMarkerResult {
+    var m = WriteTxnMarkersResponse.WritableTxnMarkerResult()
+    m.producerId = -10000000002
+    m.topics = [sample_WriteTxnMarkersResponse_WritableTxnMarkerTopicResult(v)]
+    return m
+}
+
+private func sample_WriteTxnMarkersResponse_WritableTxnMarkerTopicResult(_ v: Int16) -> WriteTxnMarkersResponse.WritableTxnMarkerTopicResult {
+    var m = WriteTxnMarkersResponse.WritableTxnMarkerTopicResult()
+    m.name = "s4-é✓"
+    m.partitions = [sample_WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult(v)]
+    return m
+}
+
+private func sample_WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult(_ v: Int16) -> WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult {
+    var m = WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult()
+    m.partitionIndex = -100006
+    m.errorCode = 1007
     return m
 }
 

@@ -42,11 +42,13 @@ public final class TransactionStore: Sendable {
         }
     }
 
-    /// Stores the record (fsynced: a coordinator's decision must survive a crash).
+    /// Stores the record. Durable as the broker's appends are (in the WAL before the answer:
+    /// a kill -9 keeps it; fsynced when `log.flush.interval.messages=1`), and ordered with them:
+    /// one WAL, so a marker written after a Prepare record is never recovered without it.
     public func put(_ record: TransactionRecord) throws {
         let batch = WriteBatch()
         try batch.put(cf, key: Array(record.transactionalId.utf8), value: record.encoded())
-        try db.write(batch, sync: true)
+        try db.write(batch, sync: sync)
     }
 
     /// Stores the completed record and, in the same write, commits `offsets` for their groups
@@ -56,7 +58,7 @@ public final class TransactionStore: Sendable {
         let batch = WriteBatch()
         try batch.put(cf, key: Array(record.transactionalId.utf8), value: record.encoded())
         for (group, groupOffsets) in offsets { try store.commit(group: group, offsets: groupOffsets, in: batch) }
-        try db.write(batch, sync: true)
+        try db.write(batch, sync: sync)
     }
 
     public func delete(_ transactionalId: String) throws {

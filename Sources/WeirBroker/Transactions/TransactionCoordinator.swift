@@ -17,9 +17,9 @@ public struct TransactionConfig: Sendable {
 /// record (see `TransactionStateMachine` for the decisions) and performs them — records in
 /// `TransactionStore`, markers through each partition's `PartitionLog.writeMarker`.
 ///
-/// Ending a transaction: the Prepare record is stored (fsynced), then a marker is written into
-/// each partition, then the Complete record is stored together with the transaction's consumer
-/// offsets, fsynced (one WAL: that fsync makes the markers durable too). A crash anywhere
+/// Ending a transaction: the Prepare record is stored, then a marker is written into each
+/// partition, then the Complete record is stored together with the transaction's consumer
+/// offsets — one WAL, so they are recovered in that order. A crash anywhere
 /// leaves either the old record (nothing happened) or the Prepare record, which `init` and
 /// `tick` resume: markers are idempotent (a partition with nothing open writes none).
 ///

@@ -262,3 +262,29 @@ def test_the_transaction_tools_find_describe_and_abort_a_hanging_transaction(bro
     plain.produce("hang", value="after", partition=0)
     plain.flush(10)
     assert console("read_committed") == ["kept", "after"]
+
+
+def test_metrics_show_open_transactions_and_their_age(broker_factory):
+    import re
+    import urllib.request
+    from conftest import free_port
+    port = free_port()
+    b = broker_factory({"admin.listener": f"127.0.0.1:{port}"}).start()
+    create_topic(b.bootstrap, "metered", 1)
+
+    def metrics():
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+            text = r.read().decode()
+        return (int(float(re.search(r"^weir_transactions_open (\S+)$", text, re.M).group(1))),
+                float(re.search(r"^weir_transaction_oldest_open_seconds (\S+)$", text, re.M).group(1)))
+
+    assert metrics() == (0, 0.0)
+    p = txn_producer(b.bootstrap, "metered-1")
+    p.begin_transaction()
+    p.produce("metered", value="v", partition=0)
+    p.flush(10)
+    time.sleep(1.2)
+    count, age = metrics()
+    assert count == 1 and 1.0 <= age < 30
+    p.commit_transaction(20)
+    assert metrics() == (0, 0.0)

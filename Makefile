@@ -8,7 +8,7 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BUILD_PKGS := librocksdb-dev liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev pkg-config
-TEST_PKGS := kcat python3-venv
+TEST_PKGS := kcat python3-venv openssl
 # The Go clients of Weir's tutorial as Debian packages them (examples/go, Tests/interop/test_go_clients.py).
 GO_PKGS := golang-go gcc golang-github-segmentio-kafka-go-dev golang-github-shopify-sarama-dev
 # The web console's browser tests (Tests/interop/test_console.py) drive Debian's headless Chromium.

@@ -23,12 +23,19 @@ public final class Broker: Sendable {
     public let io: IOPool
     public let clock: WallClock
     public let logger: Logger
+    /// SCRAM credentials (and, for a cluster, the rest of the shared security state).
+    public let metadata: any MetadataStore
+    /// ACL decisions for every handler (`.allowAll` without `authorizer.class.name`).
+    public let authorizer: Authorizer
 
     /// Throws when the transaction coordinator's state cannot be read, or an interrupted
     /// transaction cannot be completed (a storage failure).
     public init(config: BrokerConfig, store: LogStore, groups: GroupCoordinator, io: NIOThreadPool,
+                metadata: any MetadataStore = InMemoryMetadataStore(), authorizer: Authorizer = .allowAll,
                 clock: WallClock = .system, logger: Logger) throws {
         self.config = config
+        self.metadata = metadata
+        self.authorizer = authorizer
         self.store = store
         self.topics = TopicManager(store: store, config: config, logger: logger)
         self.groups = groups
@@ -43,46 +50,55 @@ public final class Broker: Sendable {
 
     /// Every API Weir serves. ApiVersions advertises exactly this table.
     public func makeRegistry() -> HandlerRegistry {
-        let (config, store, topics, groups, io, clock, logger) = (config, store, topics, groups, io, clock, logger)
+        let (config, store, topics, groups, io, clock, logger, metadata) = (config, store, topics, groups, io, clock, logger, metadata)
+        let auth = authorizer
         var r = HandlerRegistry()
         let transactions = self.transactions
         r.register(ProduceHandler(store: store, topics: topics, waiters: appendWaiters, io: io, clock: clock,
                                   health: storageHealth, transactions: transactions, logger: logger,
-                                  fsyncEachAppend: config.flushIntervalMessages == 1, traffic: traffic))
+                                  fsyncEachAppend: config.flushIntervalMessages == 1, traffic: traffic, authorizer: auth))
         r.register(FetchHandler(store: store, topics: topics, waiters: appendWaiters, sessions: fetchSessions, io: io, clock: clock,
-                                traffic: traffic))
-        r.register(ListOffsetsHandler(store: store, io: io))
-        r.register(MetadataHandler(config: config, store: store, topics: topics, io: io))
-        r.register(OffsetCommitHandler(store: store, groups: groups, clock: clock))
-        r.register(OffsetFetchHandler(groups: groups, transactions: transactions))
-        r.register(FindCoordinatorHandler(config: config))
-        r.register(JoinGroupHandler(groups: groups))
-        r.register(HeartbeatHandler(groups: groups))
-        r.register(LeaveGroupHandler(groups: groups))
-        r.register(SyncGroupHandler(groups: groups))
-        r.register(DescribeGroupsHandler(groups: groups))
-        r.register(ListGroupsHandler(groups: groups))
-        r.register(DeleteGroupsHandler(groups: groups))
-        r.register(OffsetDeleteHandler(store: store, groups: groups))
-        r.register(CreateTopicsHandler(config: config, topics: topics, io: io))
-        r.register(DeleteTopicsHandler(store: store, topics: topics, io: io))
-        r.register(CreatePartitionsHandler(store: store, io: io, logger: logger))
-        r.register(DescribeConfigsHandler(config: config, store: store))
-        r.register(AlterConfigsHandler(store: store, config: config, io: io, logger: logger))
-        r.register(IncrementalAlterConfigsHandler(store: store, config: config, io: io, logger: logger))
+                                traffic: traffic, authorizer: auth))
+        r.register(ListOffsetsHandler(store: store, io: io, authorizer: auth))
+        r.register(MetadataHandler(config: config, store: store, topics: topics, io: io, authorizer: auth))
+        r.register(OffsetCommitHandler(store: store, groups: groups, clock: clock, authorizer: auth))
+        r.register(OffsetFetchHandler(groups: groups, transactions: transactions, authorizer: auth))
+        r.register(FindCoordinatorHandler(config: config, authorizer: auth))
+        r.register(JoinGroupHandler(groups: groups, authorizer: auth))
+        r.register(HeartbeatHandler(groups: groups, authorizer: auth))
+        r.register(LeaveGroupHandler(groups: groups, authorizer: auth))
+        r.register(SyncGroupHandler(groups: groups, authorizer: auth))
+        r.register(DescribeGroupsHandler(groups: groups, authorizer: auth))
+        r.register(ListGroupsHandler(groups: groups, authorizer: auth))
+        r.register(DeleteGroupsHandler(groups: groups, authorizer: auth))
+        r.register(OffsetDeleteHandler(store: store, groups: groups, authorizer: auth))
+        r.register(CreateTopicsHandler(config: config, topics: topics, io: io, authorizer: auth))
+        r.register(DeleteTopicsHandler(store: store, topics: topics, io: io, authorizer: auth))
+        r.register(CreatePartitionsHandler(store: store, io: io, logger: logger, authorizer: auth))
+        r.register(DescribeConfigsHandler(config: config, store: store, authorizer: auth))
+        r.register(AlterConfigsHandler(store: store, config: config, io: io, logger: logger, authorizer: auth))
+        r.register(IncrementalAlterConfigsHandler(store: store, config: config, io: io, logger: logger, authorizer: auth))
         r.register(DescribeClusterHandler(config: config))
-        r.register(DeleteRecordsHandler(store: store, io: io, logger: logger))
-        r.register(DescribeLogDirsHandler(store: store, io: io))
+        r.register(DeleteRecordsHandler(store: store, io: io, logger: logger, authorizer: auth))
+        r.register(DescribeLogDirsHandler(store: store, io: io, authorizer: auth))
         r.register(InitProducerIdHandler(producerIds: store.producerIds, transactions: transactions, io: io, clock: clock,
-                                         logger: logger))
-        r.register(AddPartitionsToTxnHandler(store: store, transactions: transactions, io: io, clock: clock))
-        r.register(AddOffsetsToTxnHandler(transactions: transactions, io: io, clock: clock))
-        r.register(TxnOffsetCommitHandler(transactions: transactions, io: io, clock: clock))
-        r.register(EndTxnHandler(transactions: transactions, io: io, clock: clock))
-        r.register(DescribeTransactionsHandler(transactions: transactions))
-        r.register(ListTransactionsHandler(transactions: transactions, clock: clock))
-        r.register(DescribeProducersHandler(store: store))
-        r.register(WriteTxnMarkersHandler(store: store, waiters: appendWaiters, io: io, clock: clock, logger: logger))
+                                         logger: logger, authorizer: auth))
+        r.register(AddPartitionsToTxnHandler(store: store, transactions: transactions, io: io, clock: clock, authorizer: auth))
+        r.register(AddOffsetsToTxnHandler(transactions: transactions, io: io, clock: clock, authorizer: auth))
+        r.register(TxnOffsetCommitHandler(transactions: transactions, io: io, clock: clock, authorizer: auth))
+        r.register(EndTxnHandler(transactions: transactions, io: io, clock: clock, authorizer: auth))
+        r.register(DescribeTransactionsHandler(transactions: transactions, authorizer: auth))
+        r.register(ListTransactionsHandler(transactions: transactions, clock: clock, authorizer: auth))
+        r.register(DescribeProducersHandler(store: store, authorizer: auth))
+        r.register(WriteTxnMarkersHandler(store: store, waiters: appendWaiters, io: io, clock: clock, logger: logger,
+                                          authorizer: auth))
+        r.register(SaslHandshakeHandler())
+        r.register(SaslAuthenticateHandler())
+        r.register(AlterUserScramCredentialsHandler(credentials: metadata, io: io, authorizer: auth))
+        r.register(DescribeUserScramCredentialsHandler(credentials: metadata, authorizer: auth))
+        r.register(CreateAclsHandler(acls: metadata, authorizer: auth, io: io))
+        r.register(DescribeAclsHandler(acls: metadata, authorizer: auth))
+        r.register(DeleteAclsHandler(acls: metadata, authorizer: auth, io: io))
         r.register(ApiVersionsHandler(advertised: r.advertised + [(ApiKey.apiVersions.rawValue, 0, 3)]))
         return r
     }

@@ -11,8 +11,19 @@ public struct BrokerProperties: Sendable {
 
     /// Everything the server needs: the broker's typed config plus process-level settings.
     public var broker = BrokerConfig()
-    public var listenHost = "127.0.0.1"
-    public var listenPort = 9092
+    /// `listeners`, resolved against `listener.security.protocol.map`; one server each.
+    public var listeners: [ListenerSpec] = [ListenerSpec(name: "PLAINTEXT", securityProtocol: .plaintext, host: "127.0.0.1", port: 9092)]
+    /// The `ssl.*` settings of the SSL and SASL_SSL listeners.
+    public var tls = TLSSettings()
+    /// The `sasl.*` settings of the SASL listeners.
+    public var sasl = SaslSettings()
+    /// The ACL authorizer's settings.
+    public var authorization = AuthorizerSettings()
+    /// PLAIN's users of each SASL listener, from its JAAS entry.
+    public private(set) var plainUsers: [String: [String: String]] = [:]
+    /// The first listener's address.
+    public var listenHost: String { listeners[0].host }
+    public var listenPort: Int { listeners[0].port }
     public var logDir = "./data"
     /// `admin.listener=HOST:PORT`: the admin HTTP listener (`AdminServer`); nil (unset or empty) = off.
     /// An empty host means 127.0.0.1.
@@ -33,14 +44,15 @@ public struct BrokerProperties: Sendable {
         "node.id": { $0.broker.nodeId = try int32($1, "node.id") },
         "broker.id": { $0.broker.nodeId = try int32($1, "broker.id") },
         "listeners": { p, v in
-            let (host, port) = try listener(v, "listeners")
-            p.listenHost = host
-            p.listenPort = port
+            _ = try ListenerParsing.entries(v, "listeners")
+            p.listenersText = v
         },
         "advertised.listeners": { p, v in
-            let (host, port) = try listener(v, "advertised.listeners")
-            p.advertised = (host, port)
+            if v.isEmpty { p.advertisedText = nil; return }
+            _ = try ListenerParsing.entries(v, "advertised.listeners")
+            p.advertisedText = v
         },
+        "listener.security.protocol.map": { $0.protocolMap = try ListenerParsing.protocolMap($1) },
         "log.dirs": { $0.logDir = try nonEmpty($1, "log.dirs") },
         "log.dir": { $0.logDir = try nonEmpty($1, "log.dir") },
         "cluster.id": { $0.broker.clusterId = try nonEmpty($1, "cluster.id") },
@@ -127,7 +139,9 @@ public struct BrokerProperties: Sendable {
     private var retentionHours: Int64? = nil
     private var retentionMinutes: Int64? = nil
     private var retentionMs: Int64? = nil
-    private var advertised: (host: String, port: Int)? = nil
+    private var listenersText = "PLAINTEXT://127.0.0.1:9092"
+    private var advertisedText: String? = nil
+    private var protocolMap = ListenerParsing.defaultProtocolMap
 
     public init() {}
 
@@ -151,19 +165,37 @@ public struct BrokerProperties: Sendable {
             pairs.append((String(o[..<sep]), String(o[o.index(after: sep)...]), "--override"))
         }
         for (key, value, place) in pairs {
-            guard let set = Self.setters[key] else {
-                throw Invalid(description: "unknown property '\(key)' (\(place)); known: \(Self.setters.keys.sorted().joined(separator: ", "))")
+            guard Self.setters[key] != nil || TLSSettings.setters[key] != nil || SaslSettings.setters[key] != nil
+                    || AuthorizerSettings.setters[key] != nil
+                    || key.hasPrefix("listener.name.") else {
+                throw Invalid(description: "unknown property '\(key)' (\(place)); known: \(Self.knownKeys.joined(separator: ", "))")
             }
-            do { try set(&self, value) } catch let e as Invalid {
+            do {
+                if let set = Self.setters[key] {
+                    try set(&self, value)
+                } else if let set = TLSSettings.setters[key] {
+                    try set(&tls, value)
+                } else if let set = SaslSettings.setters[key] {
+                    try set(&sasl, value)
+                } else if let set = AuthorizerSettings.setters[key] {
+                    try set(&authorization, value)
+                } else {
+                    _ = try sasl.setListenerProperty(key, value)
+                }
+            } catch let e as Invalid {
                 throw Invalid(description: "\(place): \(e.description)")
             }
         }
         if let ms = retentionMs { broker.retentionMs = ms }
         else if let m = retentionMinutes { broker.retentionMs = m * 60_000 }
         else if let h = retentionHours { broker.retentionMs = h * 3_600_000 }
-        let (host, port) = advertised ?? (listenHost == "0.0.0.0" ? "127.0.0.1" : listenHost, listenPort)
-        broker.advertisedHost = host
-        broker.advertisedPort = Int32(port)
+        listeners = try ListenerParsing.listeners(listenersText, map: protocolMap)
+        let advertised = try ListenerParsing.advertised(advertisedText, listeners: listeners)
+        broker.advertisedListeners = advertised.map { AdvertisedListener(name: $0.name, host: $0.host, port: Int32($0.port)) }
+        broker.advertisedHost = advertised[0].host
+        broker.advertisedPort = Int32(advertised[0].port)
+        try tls.validate(for: listeners)
+        plainUsers = try sasl.validate(for: listeners)
         // Accepted only where it has an effect: without the listener there is no console to open up.
         if adminConsoleWritable && adminListener == nil {
             throw Invalid(description: "admin.console.writable=true needs admin.listener (the console is served there)")
@@ -193,7 +225,11 @@ public struct BrokerProperties: Sendable {
         return isLoopback(String(host).lowercased())
     }
 
-    public static var knownKeys: [String] { setters.keys.sorted() }
+    public static var knownKeys: [String] {
+        (Array(setters.keys) + Array(TLSSettings.setters.keys) + Array(SaslSettings.setters.keys)
+            + Array(AuthorizerSettings.setters.keys)
+            + ["listener.name.<listener>.<mechanism>.sasl.jaas.config"]).sorted()
+    }
 
     // MARK: value parsers
 
@@ -228,20 +264,6 @@ public struct BrokerProperties: Sendable {
     private static func nonEmpty(_ v: String, _ key: String) throws -> String {
         guard !v.isEmpty else { throw Invalid(description: "\(key) must not be empty") }
         return v
-    }
-
-    /// `PLAINTEXT://host:port` (the first listener; Weir serves one plaintext listener).
-    private static func listener(_ v: String, _ key: String) throws -> (String, Int) {
-        let first = v.split(separator: ",").first.map(String.init) ?? ""
-        guard let r = first.range(of: "://") else {
-            throw Invalid(description: "\(key) must look like PLAINTEXT://host:port, not '\(v)'")
-        }
-        let scheme = first[..<r.lowerBound]
-        guard scheme == "PLAINTEXT" else {
-            throw Invalid(description: "\(key): only PLAINTEXT listeners are supported, not '\(scheme)'")
-        }
-        let (host, port) = try hostPort(String(first[r.upperBound...]), key)
-        return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
     private static func hostPort(_ v: String, _ key: String) throws -> (String, Int) {

@@ -3,6 +3,7 @@ import KafkaProtocol
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import WeirBroker
 import WeirStorage
@@ -13,6 +14,9 @@ import WeirStorage
 public enum BrokerRuntime {
     public static func run(_ properties: BrokerProperties, logger: Logger, onBound: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         tuneMalloc()
+        // Certificates and keys first: one that does not load stops startup before anything opens.
+        let tls: NIOSSLContext? = try properties.listeners.contains(where: { $0.securityProtocol.usesTLS })
+            ? ServerTLS.makeContext(properties.tls) : nil
         var storage = StorageOptions()
         storage.totalWriteBufferBytes = properties.storageWriteBufferBytes
         storage.blockCacheBytes = properties.storageBlockCacheBytes
@@ -29,7 +33,13 @@ public enum BrokerRuntime {
                                 minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
                                 maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs),
             offsets: store.offsets, logger: logger)
-        let broker = try Broker(config: config, store: store, groups: groups, io: io, logger: logger)
+        let metadata = try RocksDBMetadataStore(store: store)
+        let authorizer = Authorizer(store: properties.authorization.enabled ? metadata : nil, config: properties.authorization.rules)
+        let broker = try Broker(config: config, store: store, groups: groups, io: io, metadata: metadata, authorizer: authorizer,
+                            logger: logger)
+        // Keys the fake SCRAM salts of unknown users: random, so they cannot be told from real ones.
+        var random = SystemRandomNumberGenerator()
+        let fakeSaltKey = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
         let registry = broker.makeRegistry()
         // The admin listener and its metrics exist only when admin.listener is set.
         let metrics = properties.adminListener.map { _ in
@@ -38,12 +48,29 @@ public enum BrokerRuntime {
         }
         let dispatcher = RequestDispatcher(registry: registry, logger: logger,
                                            observer: metrics?.requests ?? NoRequestObserver())
-        let server = KafkaServer(host: properties.listenHost, port: properties.listenPort, group: events,
-                                 dispatcher: dispatcher, maxFrameBytes: config.socketRequestMaxBytes,
-                                 logger: logger, onBound: onBound)
+        // One server per listener; `onBound` hears the first one's port.
+        var servers: [any Service] = []
+        for (i, l) in properties.listeners.enumerated() {
+            let listenerTLS: NIOSSLContext? = l.securityProtocol.usesTLS ? tls : nil
+            var sasl: SaslServerConfig? = nil
+            if l.securityProtocol.usesSASL {
+                let reauth = properties.sasl.maxReauthMs
+                sasl = SaslServerConfig(mechanisms: properties.sasl.enabledMechanisms,
+                                        plainUsers: properties.plainUsers[l.name] ?? [:], credentials: metadata,
+                                        maxReauthMs: reauth > 0 ? reauth : nil,
+                                        failedAuthenticationDelayMs: properties.sasl.failedAuthenticationDelayMs,
+                                        fakeSaltKey: fakeSaltKey)
+            }
+            var bound: @Sendable (Int) -> Void = { _ in }
+            if i == 0 { bound = onBound }
+            let server = KafkaServer(host: l.host, port: l.port, listenerName: l.name, tls: listenerTLS, sasl: sasl,
+                                     group: events, dispatcher: dispatcher, maxFrameBytes: config.socketRequestMaxBytes,
+                                     logger: logger, onBound: bound)
+            servers.append(server)
+        }
         // The console's rate sampler and record of the last retention pass, with the admin listener only.
         let monitor = metrics.map { _ in ConsoleMonitor(traffic: broker.traffic) }
-        var services: [any Service] = [server, OffsetExpiry(groups: groups, config: config),
+        var services: [any Service] = servers + [OffsetExpiry(groups: groups, config: config),
                                        ProducerExpiry(store: store, config: config, io: io, logger: logger),
                                        TransactionHousekeeping(coordinator: broker.transactions, io: io,
                                                                intervalMs: config.transactionCleanupIntervalMs, logger: logger),

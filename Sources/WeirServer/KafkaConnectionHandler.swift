@@ -1,6 +1,7 @@
 import KafkaProtocol
 import Logging
 import NIOCore
+import NIOSSL
 import WeirBroker
 
 /// Serves one connection, on its event loop. What to serve when — order, the one request in
@@ -23,10 +24,25 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private var unflushed = false
     private var id = 0
     private var peer = "unknown"
+    private let listenerName: String
+    /// An NIOSSLServerHandler sits in front: its client certificate names the principal.
+    private let tls: Bool
+    /// The connection's principal; read from the client certificate at the first request, after
+    /// the handshake (no request can arrive before it).
+    private var principal: KafkaPrincipal?
 
-    init(dispatcher: RequestDispatcher, connections: ConnectionRegistry, logger: Logger) {
+    /// On a SASL listener: the connection's authentication, which gates every request.
+    private var sasl: SaslConnection?
+    /// Authentication failed: the connection closes after the delay and serves nothing more.
+    private var failing = false
+
+    init(dispatcher: RequestDispatcher, connections: ConnectionRegistry, listenerName: String = "PLAINTEXT",
+         tls: Bool = false, sasl: SaslServerConfig? = nil, logger: Logger) {
         self.dispatcher = dispatcher
         self.connections = connections
+        self.listenerName = listenerName
+        self.tls = tls
+        self.sasl = sasl.map { SaslConnection(config: $0) }
         self.logger = logger
     }
 
@@ -70,6 +86,9 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             logger.warning("closing connection: \(error)", metadata: ["peer": "\(peer)"])
         case let error as ByteToMessageDecoderError:
             logger.warning("closing connection: \(error)", metadata: ["peer": "\(peer)"])
+        case let error as NIOSSLError:
+            // A plaintext client on a TLS port, an untrusted or missing client certificate.
+            logger.warning("closing connection: TLS: \(error)", metadata: ["peer": "\(peer)", "listener": "\(listenerName)"])
         default:
             logger.debug("connection error: \(error)", metadata: ["peer": "\(peer)"])
         }
@@ -96,13 +115,30 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     /// Dispatches one frame. Returns the machine's next action when the frame was answered on
     /// the loop; nil when it went off the loop or the connection is closing.
     private func serve(_ frame: ByteBuffer, context: ChannelHandlerContext) -> ConnectionStateMachine.Action? {
+        guard !failing else { return nil }
         guard connections.begin(id) else {
             context.close(promise: nil)
             return nil
         }
+        var principal = connectionPrincipal(context: context)
+        if sasl != nil {
+            let nowMs = WallClock.system.nowMs()
+            let apiKey = frame.getInteger(at: frame.readerIndex, endianness: .big, as: Int16.self) ?? -1
+            switch sasl!.session.admit(apiKey: apiKey, nowMs: nowMs) {
+            case .dispatch(let authenticated):
+                principal = authenticated
+            case .close(let reason):
+                logger.warning("closing connection: \(reason)", metadata: ["peer": "\(peer)", "listener": "\(listenerName)"])
+                context.close(promise: nil)
+                return nil
+            case let admission:
+                return serveSasl(frame, admission: admission, nowMs: nowMs, context: context)
+            }
+        }
         let dispatch: Dispatch
         do {
-            dispatch = try dispatcher.dispatch(frame, clientHost: peer, allocator: context.channel.allocator)
+            dispatch = try dispatcher.dispatch(frame, clientHost: peer, listenerName: listenerName,
+                                               principal: principal, allocator: context.channel.allocator)
         } catch {
             logger.warning("closing connection: \(error)", metadata: ["peer": "\(peer)"])
             context.close(promise: nil)
@@ -130,6 +166,52 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             }
             return nil
         }
+    }
+
+    /// Answers a SASL request on the loop (SASL exchanges only hash and compare in memory).
+    private func serveSasl(_ frame: ByteBuffer, admission: SaslSession.Admission, nowMs: Int64,
+                           context: ChannelHandlerContext) -> ConnectionStateMachine.Action? {
+        switch sasl!.handle(frame, admission: admission, nowMs: nowMs, allocator: context.channel.allocator) {
+        case .respond(let response):
+            write(.single(response), context: context)
+            if sasl!.session.isAuthenticated, case .authenticate = admission {
+                logger.debug("SASL authenticated", metadata: ["peer": "\(peer)", "principal": "\(sasl!.session.principal.map { "\($0)" } ?? "-")"])
+            }
+            return finished(context: context) ? machine.answeredInline() : nil
+        case .respondAndClose(let response, let reason):
+            // Kafka's answer to a failed authentication: the error, then the close after
+            // connection.failed.authentication.delay.ms (so that guessing passwords is slow).
+            logger.warning("SASL authentication failed; closing connection", metadata: [
+                "peer": "\(peer)", "listener": "\(listenerName)", "reason": "\(reason)"])
+            if let response { write(.single(response), context: context) }
+            flushIfNeeded(context: context)
+            failing = true
+            _ = connections.end(id)
+            let delay = sasl!.session.config.failedAuthenticationDelayMs
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(delay)) { bound.value.close(promise: nil) }
+            return nil
+        case .close(let reason):
+            logger.warning("closing connection: \(reason)", metadata: ["peer": "\(peer)", "listener": "\(listenerName)"])
+            context.close(promise: nil)
+            return nil
+        }
+    }
+
+    /// `User:` + the client certificate's subject (RFC 2253), as Kafka's default principal
+    /// builder; `User:ANONYMOUS` without TLS or without a client certificate.
+    private func connectionPrincipal(context: ChannelHandlerContext) -> KafkaPrincipal {
+        if let principal { return principal }
+        var resolved = KafkaPrincipal.anonymous
+        if tls, let certificate = try? context.pipeline.syncOperations.nioSSL_peerCertificate() {
+            if let der = try? certificate.toDERBytes(), let subject = CertificateSubject.rfc2253(certificateDER: der) {
+                resolved = .user(subject)
+            } else {
+                logger.warning("client certificate subject unreadable; principal User:ANONYMOUS", metadata: ["peer": "\(peer)"])
+            }
+        }
+        principal = resolved
+        return resolved
     }
 
     private func completed(_ result: Result<ResponseBytes?, any Error>, context: ChannelHandlerContext) {

@@ -3,11 +3,14 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 import WeirBroker
 
-/// The Kafka listener as a ServiceLifecycle `Service`. Each connection is a
+/// One Kafka listener (an entry of `listeners`) as a ServiceLifecycle `Service`. On an SSL
+/// listener every connection starts with a TLS handshake (`NIOSSLServerHandler`), whose client
+/// certificate, when there is one, names the connection's principal. Each connection is a
 /// `KafkaConnectionHandler` on one event loop: it answers its requests in order, the ones that
 /// cannot block right there and the rest off the loop.
 ///
@@ -24,11 +27,22 @@ public final class KafkaServer: Service, Sendable {
     private let connections = ConnectionRegistry()
     private let boundPort = NIOLockedValueBox<Int?>(nil)
     private let onBound: @Sendable (Int) -> Void
+    private let listenerName: String
+    private let tls: NIOSSLContext?
+    private let sasl: SaslServerConfig?
 
-    public init(host: String, port: Int, group: any EventLoopGroup, dispatcher: RequestDispatcher,
+    /// - Parameters:
+    ///   - listenerName: the name in `listeners` (what Metadata answers by).
+    ///   - tls: the server context of an SSL or SASL_SSL listener; nil for PLAINTEXT.
+    ///   - sasl: the SASL setup of a SASL_PLAINTEXT or SASL_SSL listener; nil otherwise.
+    public init(host: String, port: Int, listenerName: String = "PLAINTEXT", tls: NIOSSLContext? = nil,
+                sasl: SaslServerConfig? = nil, group: any EventLoopGroup, dispatcher: RequestDispatcher,
                 maxFrameBytes: Int, logger: Logger, onBound: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.host = host
         self.port = port
+        self.listenerName = listenerName
+        self.tls = tls
+        self.sasl = sasl
         self.group = group
         self.dispatcher = dispatcher
         self.maxFrameBytes = maxFrameBytes
@@ -41,6 +55,7 @@ public final class KafkaServer: Service, Sendable {
 
     public func run() async throws {
         let (maxFrameBytes, dispatcher, connections, logger) = (self.maxFrameBytes, self.dispatcher, self.connections, self.logger)
+        let (listenerName, tls, sasl) = (self.listenerName, self.tls, self.sasl)
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -49,16 +64,20 @@ public final class KafkaServer: Service, Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     try child.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrameBytes)))
                     try child.pipeline.syncOperations.addHandler(
-                        KafkaConnectionHandler(dispatcher: dispatcher, connections: connections, logger: logger))
+                        KafkaConnectionHandler(dispatcher: dispatcher, connections: connections, listenerName: listenerName,
+                                               tls: tls != nil, sasl: sasl, logger: logger))
                 }
             }
             .bind(host: host, port: port).get()
         let port = server.localAddress?.port ?? self.port
         boundPort.withLockedValue { $0 = port }
-        logger.info("listening", metadata: ["address": "\(host):\(port)"])
+        logger.info("listening", metadata: ["listener": "\(listenerName)", "address": "\(host):\(port)"])
         onBound(port)
 
         await withTaskCancellationHandler {

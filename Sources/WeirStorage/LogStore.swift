@@ -15,6 +15,8 @@ import Synchronization
 ///     producers                          idempotent producers' state (see `ProducerStateStore`)
 ///     aborted-txns                       aborted transactions per partition (`AbortedTransactionIndex`)
 ///     transactions                       the transaction coordinator's state (`TransactionStore`)
+///     scram                              SCRAM credentials (see `RocksDBMetadataStore`)
+///     acls                               ACLs (see `RocksDBMetadataStore`)
 ///     log/<topic id base64url>/<p>       one per partition (see `PartitionLog`)
 ///
 /// What is open comes from the catalog: at startup, a partition column family that no catalog
@@ -86,6 +88,8 @@ public final class LogStore: Sendable {
             (ProducerStateStore.columnFamilyName, metadataOptions),
             (AbortedTransactionIndex.columnFamilyName, metadataOptions),
             (TransactionStore.columnFamilyName, metadataOptions),
+            (RocksDBMetadataStore.scramColumnFamilyName, metadataOptions),
+            (RocksDBMetadataStore.aclsColumnFamilyName, metadataOptions),
         ]
         for name in existing where name.hasPrefix("log/") {
             families.append((name, partitionOptions))

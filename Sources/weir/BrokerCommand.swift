@@ -38,6 +38,12 @@ struct BrokerCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("weir broker: cannot read \(configFile ?? "-"): \(error)\n".utf8))
             throw ExitCode(2)
         }
-        try await BrokerRuntime.run(properties, logger: logger)
+        do {
+            try await BrokerRuntime.run(properties, logger: logger)
+        } catch let error as BrokerProperties.Invalid {
+            // A certificate or key that does not load: named like any other configuration error.
+            FileHandle.standardError.write(Data("weir broker: configuration error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
     }
 }

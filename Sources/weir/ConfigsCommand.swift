@@ -20,6 +20,11 @@ struct ConfigsCommand: AsyncParsableCommand {
         k=[a,b]); --delete-config k,k2 removes them, back to the broker's default. One \
         IncrementalAlterConfigs request; the broker validates names and values.
 
+        --entity-type users manages SCRAM credentials (KIP-554), as kafka-configs.sh: \
+        --add-config 'SCRAM-SHA-256=[iterations=8192,password=alice-secret],SCRAM-SHA-512=[password=…]' \
+        (the password is salted here, only the salted form is sent), --delete-config SCRAM-SHA-512, and \
+        --describe (mechanisms and iterations, never secrets).
+
         Broker configs are static in Weir (server.properties and --override, read at start): \
         brokers can be described, not altered. Their Dynamic view is therefore empty; use --all.
 
@@ -37,7 +42,7 @@ struct ConfigsCommand: AsyncParsableCommand {
     @Option(name: .customLong("bootstrap-server"), help: "The broker to connect to, host:port[,host:port…].")
     var bootstrapServer: String?
 
-    @Option(name: .customLong("entity-type"), help: "topics or brokers.")
+    @Option(name: .customLong("entity-type"), help: "topics, brokers or users (SCRAM credentials).")
     var entityType: String?
 
     @Option(name: .customLong("entity-name"), help: "The topic name or broker id (default: all of them).")
@@ -68,10 +73,14 @@ struct ConfigsCommand: AsyncParsableCommand {
         try DatabaseTool.checkUsage(Self.command, unrecognized: unrecognized,
                                     required: [("--bootstrap-server", bootstrapServer), ("--entity-type", entityType)])
         let type = entityType!
-        guard type == "topics" || type == "brokers" else {
-            throw DatabaseTool.usage(Self.command, "--entity-type must be topics or brokers, not '\(type)'")
+        guard type == "topics" || type == "brokers" || type == "users" else {
+            throw DatabaseTool.usage(Self.command, "--entity-type must be topics, brokers or users, not '\(type)'")
         }
         guard describe != alter else { throw DatabaseTool.usage(Self.command, "Command must include exactly one action: --describe, --alter") }
+        if type == "users" {
+            try await runUsers()
+            return
+        }
         if entityDefault && type != "brokers" { throw DatabaseTool.usage(Self.command, "--entity-default applies to brokers only") }
         if entityDefault && entityName != nil { throw DatabaseTool.usage(Self.command, "give --entity-name or --entity-default, not both") }
         if type == "brokers", let name = entityName, Int32(name) == nil {

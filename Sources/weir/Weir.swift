@@ -13,6 +13,7 @@ struct Weir: AsyncParsableCommand {
             ConsoleConsumerCommand.self,
             ConsumerGroupsCommand.self,
             ConfigsCommand.self,
+            AclsCommand.self,
             GetOffsetsCommand.self,
             DeleteRecordsCommand.self,
             LogCommand.self,

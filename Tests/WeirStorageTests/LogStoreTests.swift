@@ -143,7 +143,8 @@ import Testing
             let listed = try RocksDB.listColumnFamilies(path: dir + "/db", options: RocksDBOptions())
             #expect(Set(listed) == ["default", TopicCatalog.columnFamilyName, OffsetStore.columnFamilyName,
                                    ProducerStateStore.columnFamilyName, AbortedTransactionIndex.columnFamilyName,
-                                   TransactionStore.columnFamilyName, t0])
+                                   TransactionStore.columnFamilyName, RocksDBMetadataStore.scramColumnFamilyName,
+                                   RocksDBMetadataStore.aclsColumnFamilyName, t0])
         }
     }
 

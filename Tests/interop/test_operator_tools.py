@@ -243,7 +243,7 @@ def test_get_offsets(broker):
 def test_usage_errors_exit_2_and_help_ends_with_an_example():
     for args in (["get-offsets"], ["get-offsets", "--bootstrap-server", "h:1", "--time", "-9"],
                  ["delete-records", "--bootstrap-server", "h:1"], ["configs", "--bootstrap-server", "h:1"],
-                 ["configs", "--bootstrap-server", "h:1", "--entity-type", "users", "--describe"],
+                 ["configs", "--bootstrap-server", "h:1", "--entity-type", "clients", "--describe"],
                  ["consumer-groups", "--bootstrap-server", "h:1", "--group", "g", "--reset-offsets", "--to-earliest"],
                  ["consumer-groups", "--bootstrap-server", "h:1", "--group", "g", "--reset-offsets", "--all-topics"],
                  ["consumer-groups", "--bootstrap-server", "h:1", "--group", "g", "--reset-offsets", "--all-topics",

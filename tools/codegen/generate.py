@@ -32,6 +32,7 @@ APIS = [
     # Transactions (KIP-98) and their admin APIs (KIP-664).
     "AddPartitionsToTxn", "AddOffsetsToTxn", "TxnOffsetCommit", "EndTxn", "DescribeTransactions", "ListTransactions",
     "WriteTxnMarkers",
+    "CreateAcls", "DescribeAcls", "DeleteAcls", "AlterUserScramCredentials", "DescribeUserScramCredentials",
 ]
 # Headers and data structures (not API messages) generated as well.
 EXTRA = ["RequestHeader", "ResponseHeader", "ConsumerProtocolSubscription", "ConsumerProtocolAssignment"]

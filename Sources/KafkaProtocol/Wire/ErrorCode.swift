@@ -54,8 +54,10 @@ public enum ErrorCode: Int16, Sendable, Error {
     case invalidTransactionTimeout = 50
     case concurrentTransactions = 51
     case transactionalIdAuthorizationFailed = 53
+    case securityDisabled = 54
     case operationNotAttempted = 55
     case kafkaStorageError = 56
+    case saslAuthenticationFailed = 58
     case unknownProducerId = 59
     case reassignmentInProgress = 60
     case nonEmptyGroup = 68
@@ -75,6 +77,9 @@ public enum ErrorCode: Int16, Sendable, Error {
     case fencedInstanceId = 82
     case groupSubscribedToTopic = 86
     case invalidRecord = 87
+    case resourceNotFound = 91
+    case duplicateResource = 92
+    case unacceptableCredential = 93
     case unstableOffsetCommit = 88
     case producerFenced = 90
     case unknownTopicId = 100

@@ -2,9 +2,13 @@
 /// (Kafka's property names) by WeirServer's `BrokerProperties`; defaults are Kafka's unless noted.
 public struct BrokerConfig: Sendable {
     public var nodeId: Int32 = 1
-    /// Where clients are told to connect (Metadata, FindCoordinator).
+    /// Where clients are told to connect (Metadata, FindCoordinator) when their listener has no
+    /// entry in `advertisedListeners` (the first listener's address).
     public var advertisedHost: String = "127.0.0.1"
     public var advertisedPort: Int32 = 9092
+    /// `advertised.listeners`, one per listener, in the order of `listeners`: a client is told
+    /// the address of the listener it came in on.
+    public var advertisedListeners: [AdvertisedListener] = []
     public var clusterId: String = "weir-cluster"
     public var rack: String? = nil
 
@@ -46,4 +50,32 @@ public struct BrokerConfig: Sendable {
     public var flushIntervalMs: Int64? = nil
 
     public init() {}
+
+    /// The address to give a client that came in on `listener`.
+    public func advertised(for listener: String) -> (host: String, port: Int32) {
+        if let l = advertisedListeners.first(where: { $0.name == listener }) { return (l.host, l.port) }
+        return (advertisedHost, advertisedPort)
+    }
+
+    /// `advertised.listeners` as Kafka prints it: `NAME://host:port,…`.
+    public var advertisedListenersText: String {
+        if advertisedListeners.isEmpty { return "PLAINTEXT://\(advertisedHost):\(advertisedPort)" }
+        return advertisedListeners.map { l in
+            let host = l.host.contains(":") ? "[\(l.host)]" : l.host
+            return "\(l.name)://\(host):\(l.port)"
+        }.joined(separator: ",")
+    }
+}
+
+/// One entry of `advertised.listeners`.
+public struct AdvertisedListener: Sendable, Equatable {
+    public var name: String
+    public var host: String
+    public var port: Int32
+
+    public init(name: String, host: String, port: Int32) {
+        self.name = name
+        self.host = host
+        self.port = port
+    }
 }

@@ -23,7 +23,8 @@ public struct RequestDispatcher: Sendable {
 
     /// Runs on the connection's event loop: decodes the request and either answers it there or
     /// returns the work to do off the loop. Throws `Rejected` for anything malformed.
-    public func dispatch(_ frame: ByteBuffer, clientHost: String, allocator: ByteBufferAllocator) throws -> Dispatch {
+    public func dispatch(_ frame: ByteBuffer, clientHost: String, listenerName: String = "PLAINTEXT",
+                         principal: KafkaPrincipal = .anonymous, allocator: ByteBufferAllocator) throws -> Dispatch {
         let startedNanos = NIODeadline.now().uptimeNanoseconds
         let original = frame
         var frame = frame
@@ -52,7 +53,8 @@ public struct RequestDispatcher: Sendable {
             throw Rejected(description: "\(handler.apiKey.name) v\(apiVersion): bad request header: \(error)")
         }
         let context = RequestContext(apiVersion: apiVersion, correlationId: correlationId,
-                                     clientId: header.clientId, clientHost: clientHost)
+                                     clientId: header.clientId, clientHost: clientHost,
+                                     listenerName: listenerName, principal: principal)
         do {
             return observer.observing(try handler.dispatch(&frame, context: context, allocator: allocator),
                                       apiKey: apiKey, requestBytes: original.readableBytes + 4, startedNanos: startedNanos)

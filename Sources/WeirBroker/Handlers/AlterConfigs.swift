@@ -10,12 +10,19 @@ struct AlterConfigsHandler: ApiHandler {
     let config: BrokerConfig
     let io: IOPool
     let logger: Logger
+    /// AlterConfigs on the topic (TOPIC_AUTHORIZATION_FAILED) or the cluster (CLUSTER_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...2 }
 
     func handle(_ request: AlterConfigsRequest, context: RequestContext) async throws -> AlterConfigsResponse? {
         var response = AlterConfigsResponse()
+        let authorizer = self.authorizer
         response.responses = try await io.run {
             request.resources.map { resource in
+                if let denied = AlterConfigsAuthorization.denied(authorizer, context, resource.resourceType, resource.resourceName) {
+                    return .init(errorCode: denied.rawValue, errorMessage: nil, resourceType: resource.resourceType,
+                                 resourceName: resource.resourceName)
+                }
                 let configs = Dictionary(resource.configs.compactMap { c in c.value.map { (c.name, $0) } }, uniquingKeysWith: { _, b in b })
                 let (code, message) = TopicConfigUpdate.apply(store: store, broker: config, logger: logger, resourceType: resource.resourceType,
                                                              topic: resource.resourceName, validateOnly: request.validateOnly) { _ in configs }

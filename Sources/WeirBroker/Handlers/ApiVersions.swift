@@ -1,4 +1,5 @@
 import KafkaProtocol
+import WeirStorage
 
 /// ApiVersions (18): the table of what this broker implements, built from the handler registry.
 struct ApiVersionsHandler: ApiHandler {

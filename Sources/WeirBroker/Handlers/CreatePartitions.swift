@@ -8,15 +8,22 @@ struct CreatePartitionsHandler: ApiHandler {
     let store: LogStore
     let io: IOPool
     let logger: Logger
+    /// Alter on each topic (TOPIC_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...3 }
 
     func handle(_ request: CreatePartitionsRequest, context: RequestContext) async throws -> CreatePartitionsResponse? {
         let store = self.store
         let logger = self.logger
+        let authorizer = self.authorizer
         var response = CreatePartitionsResponse()
         response.results = try await io.run {
             request.topics.map { t in
                 var r = CreatePartitionsResponse.CreatePartitionsTopicResult(name: t.name)
+                guard authorizer.authorize(context, .alter, .topic, t.name) else {
+                    r.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                    return r
+                }
                 guard let topic = store.topic(named: t.name) else {
                     r.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
                     r.errorMessage = "The topic '\(t.name)' does not exist."

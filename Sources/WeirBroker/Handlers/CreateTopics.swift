@@ -8,12 +8,16 @@ struct CreateTopicsHandler: ApiHandler {
     let config: BrokerConfig
     let topics: TopicManager
     let io: IOPool
+    /// Create on the cluster or on the topic (TOPIC_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...7 }
 
     func handle(_ request: CreateTopicsRequest, context: RequestContext) async throws -> CreateTopicsResponse? {
         let topics = self.topics
         let config = self.config
         var response = CreateTopicsResponse()
+        let clusterCreate = authorizer.authorize(context, .create, .cluster, AclResource.clusterName)
+        let denied = Set(request.topics.map(\.name).filter { !clusterCreate && !authorizer.authorize(context, .create, .topic, $0) })
         response.topics = try await io.run {
             var seen: [String: Int] = [:]
             for t in request.topics { seen[t.name, default: 0] += 1 }
@@ -21,6 +25,9 @@ struct CreateTopicsHandler: ApiHandler {
                 var result = CreateTopicsResponse.CreatableTopicResult(name: t.name)
                 let configs = Dictionary(t.configs.compactMap { c in c.value.map { (c.name, $0) } }, uniquingKeysWith: { _, last in last })
                 do {
+                    if denied.contains(t.name) {
+                        throw TopicManager.Failure(code: .topicAuthorizationFailed, message: "Authorization failed.")
+                    }
                     if seen[t.name, default: 0] > 1 {
                         throw TopicManager.Failure(code: .invalidRequest, message: "Duplicate topic name \(t.name) in the request")
                     }

@@ -12,6 +12,8 @@ struct DeleteRecordsHandler: ApiHandler {
     let store: LogStore
     let io: IOPool
     let logger: Logger
+    /// Delete on each topic (TOPIC_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...2 }
 
     static let highWatermark: Int64 = -1
@@ -19,11 +21,16 @@ struct DeleteRecordsHandler: ApiHandler {
     func handle(_ request: DeleteRecordsRequest, context: RequestContext) async throws -> DeleteRecordsResponse? {
         let (store, logger) = (self.store, self.logger)
         var response = DeleteRecordsResponse()
+        let denied = Set(request.topics.map(\.name).filter { !authorizer.authorize(context, .delete, .topic, $0) })
         response.topics = try await io.run {
             request.topics.map { topic in
                 DeleteRecordsResponse.DeleteRecordsTopicResult(name: topic.name, partitions: topic.partitions.map { p in
                     var r = DeleteRecordsResponse.DeleteRecordsPartitionResult(partitionIndex: p.partitionIndex, lowWatermark: -1)
                     let tp = TopicPartition(topic.name, p.partitionIndex)
+                    if denied.contains(topic.name) {
+                        r.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                        return r
+                    }
                     guard let log = store.partition(tp) else {
                         r.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
                         return r

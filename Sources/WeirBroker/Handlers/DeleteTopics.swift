@@ -7,6 +7,8 @@ struct DeleteTopicsHandler: ApiHandler {
     let store: LogStore
     let topics: TopicManager
     let io: IOPool
+    /// Delete on each topic (TOPIC_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...6 }
 
     func handle(_ request: DeleteTopicsRequest, context: RequestContext) async throws -> DeleteTopicsResponse? {
@@ -17,6 +19,7 @@ struct DeleteTopicsHandler: ApiHandler {
             ? request.topics.map { ($0.name, $0.topicId) }
             : request.topicNames.map { ($0, KafkaUUID.zero) }
         var response = DeleteTopicsResponse()
+        let authorizer = self.authorizer
         response.responses = try await io.run {
             targets.map { target in
                 let name = target.name ?? store.topics().first { $0.id == target.id }?.name
@@ -26,6 +29,10 @@ struct DeleteTopicsHandler: ApiHandler {
                     return r
                 }
                 r.name = name
+                guard authorizer.authorize(context, .delete, .topic, name) else {
+                    r.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                    return r
+                }
                 do {
                     if let id = store.topic(named: name)?.id { r.topicId = id }
                     try topics.delete(name: name)

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import WeirStorage
 
 /// DescribeCluster (60): this broker, the cluster id, and this broker as controller.
 struct DescribeClusterHandler: ApiHandler {
@@ -11,7 +12,8 @@ struct DescribeClusterHandler: ApiHandler {
         var response = DescribeClusterResponse()
         response.clusterId = c.clusterId
         response.controllerId = c.nodeId
-        response.brokers = [.init(brokerId: c.nodeId, host: c.advertisedHost, port: c.advertisedPort, rack: c.rack)]
+        let address = c.advertised(for: context.listenerName)
+        response.brokers = [.init(brokerId: c.nodeId, host: address.host, port: address.port, rack: c.rack)]
         return response
     }
 }

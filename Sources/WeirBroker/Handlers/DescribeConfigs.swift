@@ -7,6 +7,9 @@ struct DescribeConfigsHandler: ApiHandler {
     typealias Request = DescribeConfigsRequest
     let config: BrokerConfig
     let store: LogStore
+    /// DescribeConfigs on the topic (TOPIC_AUTHORIZATION_FAILED) or the cluster, for broker
+    /// configs (CLUSTER_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...4 }
 
     static let topicResource: Int8 = 2
@@ -19,6 +22,10 @@ struct DescribeConfigsHandler: ApiHandler {
             let entries: [DescribeConfigsResponse.DescribeConfigsResourceResult]
             switch resource.resourceType {
             case Self.topicResource:
+                guard authorizer.authorize(context, .describeConfigs, .topic, resource.resourceName) else {
+                    result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                    return result
+                }
                 guard let topic = store.topic(named: resource.resourceName) else {
                     result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
                     result.errorMessage = "Topic \(resource.resourceName) does not exist."
@@ -26,6 +33,10 @@ struct DescribeConfigsHandler: ApiHandler {
                 }
                 entries = topicEntries(topic, synonyms: request.includeSynonyms)
             case Self.brokerResource:
+                guard authorizer.authorize(context, .describeConfigs, .cluster, AclResource.clusterName) else {
+                    result.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+                    return result
+                }
                 guard resource.resourceName.isEmpty || resource.resourceName == String(config.nodeId) else {
                     result.errorCode = ErrorCode.invalidRequest.rawValue
                     result.errorMessage = "Broker \(resource.resourceName) is not this broker (\(config.nodeId))"
@@ -67,7 +78,7 @@ struct DescribeConfigsHandler: ApiHandler {
         let c = config
         let values: [(String, String)] = [
             ("node.id", String(c.nodeId)), ("broker.id", String(c.nodeId)),
-            ("advertised.listeners", "PLAINTEXT://\(c.advertisedHost):\(c.advertisedPort)"),
+            ("advertised.listeners", c.advertisedListenersText),
             ("num.partitions", String(c.numPartitions)), ("default.replication.factor", String(c.defaultReplicationFactor)),
             ("auto.create.topics.enable", String(c.autoCreateTopics)), ("delete.topic.enable", String(c.deleteTopicEnable)),
             ("message.max.bytes", String(c.messageMaxBytes)), ("socket.request.max.bytes", String(c.socketRequestMaxBytes)),

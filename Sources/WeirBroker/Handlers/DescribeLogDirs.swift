@@ -15,9 +15,16 @@ struct DescribeLogDirsHandler: ApiHandler {
     typealias Request = DescribeLogDirsRequest
     let store: LogStore
     let io: IOPool
+    /// Describe on the cluster (CLUSTER_AUTHORIZATION_FAILED; v0–2 have no error field and get no directories).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...4 }
 
     func handle(_ request: DescribeLogDirsRequest, context: RequestContext) async throws -> DescribeLogDirsResponse? {
+        guard authorizer.authorize(context, .describe, .cluster, AclResource.clusterName) else {
+            var denied = DescribeLogDirsResponse()
+            denied.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+            return denied
+        }
         let store = self.store
         let result = try await io.run { () -> DescribeLogDirsResponse.DescribeLogDirsResult in
             // nil: every topic; otherwise the named topics' named partitions that exist.

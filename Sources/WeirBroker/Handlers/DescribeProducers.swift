@@ -7,12 +7,17 @@ import WeirStorage
 struct DescribeProducersHandler: ApiHandler {
     typealias Request = DescribeProducersRequest
     let store: LogStore
+    /// Read on each topic (TOPIC_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...0 }
 
     func handleImmediately(_ request: DescribeProducersRequest, context: RequestContext) -> Immediate<DescribeProducersResponse> {
         var response = DescribeProducersResponse()
         response.topics = request.topics.map { t in
             .init(name: t.name, partitions: t.partitionIndexes.map { p in
+                guard authorizer.authorize(context, .read, .topic, t.name) else {
+                    return .init(partitionIndex: p, errorCode: ErrorCode.topicAuthorizationFailed.rawValue)
+                }
                 guard let log = store.partition(TopicPartition(t.name, p)) else {
                     return .init(partitionIndex: p, errorCode: ErrorCode.unknownTopicOrPartition.rawValue)
                 }

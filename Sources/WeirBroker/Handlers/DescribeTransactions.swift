@@ -5,12 +5,17 @@ import KafkaProtocol
 struct DescribeTransactionsHandler: ApiHandler {
     typealias Request = DescribeTransactionsRequest
     let transactions: TransactionCoordinator
+    /// Describe on each transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED for the others).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...0 }
 
     func handleImmediately(_ request: DescribeTransactionsRequest, context: RequestContext) -> Immediate<DescribeTransactionsResponse> {
         let records = transactions.records()
         var response = DescribeTransactionsResponse()
         response.transactionStates = request.transactionalIds.map { id in
+            guard authorizer.authorize(context, .describe, .transactionalId, id) else {
+                return .init(errorCode: ErrorCode.transactionalIdAuthorizationFailed.rawValue, transactionalId: id)
+            }
             guard let r = records[id] else {
                 return .init(errorCode: ErrorCode.transactionalIdNotFound.rawValue, transactionalId: id)
             }

@@ -8,9 +8,14 @@ struct EndTxnHandler: ApiHandler {
     let transactions: TransactionCoordinator
     let io: IOPool
     let clock: WallClock
+    /// Write on the transactional id.
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...3 }
 
     func handle(_ request: EndTxnRequest, context: RequestContext) async throws -> EndTxnResponse? {
+        guard authorizer.authorize(context, .write, .transactionalId, request.transactionalId) else {
+            return EndTxnResponse(errorCode: ErrorCode.transactionalIdAuthorizationFailed.rawValue)
+        }
         let (coordinator, now) = (transactions, clock.nowMs())
         let code = try await io.run {
             coordinator.endTransaction(transactionalId: request.transactionalId, producerId: request.producerId,

@@ -25,6 +25,8 @@ struct FetchHandler: ApiHandler {
     let clock: WallClock
     /// Returned records and bytes, for the admin console's rates.
     var traffic = TrafficCounters()
+    /// Read on each topic (TOPIC_AUTHORIZATION_FAILED otherwise).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...12 }
 
     private struct Got: Sendable {
@@ -69,7 +71,8 @@ struct FetchHandler: ApiHandler {
 
         // Long poll: re-read whenever one of the partitions gets an append, until min.bytes
         // are there, an error is, or max.wait.ms has passed.
-        var got = try await read(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly)
+        let denied = Set(wanted.map(\.topicPartition.topic).filter { !authorizer.authorize(context, .read, .topic, $0) })
+        var got = try await read(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly, denied: denied)
         while !wanted.isEmpty, !got.contains(where: { $0.error != .none }),
               got.reduce(0, { $0 + ($1.records?.readableBytes ?? 0) }) < minBytes {
             let remaining = ContinuousClock.now.duration(to: deadline).milliseconds
@@ -86,7 +89,7 @@ struct FetchHandler: ApiHandler {
             }
             // The connection closed (its task was cancelled): nobody will read an answer.
             try Task.checkCancellation()
-            got = try await read(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly)
+            got = try await read(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly, denied: denied)
         }
 
         for (w, g) in zip(wanted, got) {
@@ -125,7 +128,7 @@ struct FetchHandler: ApiHandler {
     /// in request order; the first batch found is always returned so that a batch larger than
     /// the limits can still be consumed (KIP-74). `magic`: down-convert to that message format.
     private func read(_ wanted: [FetchSessionCache.CachedPartition], maxBytes: Int, magic: Int8?,
-                      committedOnly: Bool) async throws -> [Got] {
+                      committedOnly: Bool, denied: Set<String>) async throws -> [Got] {
         let store = self.store
         let topics = self.topics
         return try await io.run {
@@ -133,6 +136,10 @@ struct FetchHandler: ApiHandler {
             var gotAny = false
             return wanted.map { w in
                 var g = Got()
+                if denied.contains(w.topicPartition.topic) {
+                    g.error = .topicAuthorizationFailed
+                    return g
+                }
                 guard let log = store.partition(w.topicPartition) else {
                     g.error = .unknownTopicOrPartition
                     return g

@@ -9,12 +9,19 @@ struct IncrementalAlterConfigsHandler: ApiHandler {
     let config: BrokerConfig
     let io: IOPool
     let logger: Logger
+    /// AlterConfigs on the topic (TOPIC_AUTHORIZATION_FAILED) or the cluster (CLUSTER_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...1 }
 
     func handle(_ request: IncrementalAlterConfigsRequest, context: RequestContext) async throws -> IncrementalAlterConfigsResponse? {
         var response = IncrementalAlterConfigsResponse()
+        let authorizer = self.authorizer
         response.responses = try await io.run {
             request.resources.map { resource in
+                if let denied = AlterConfigsAuthorization.denied(authorizer, context, resource.resourceType, resource.resourceName) {
+                    return .init(errorCode: denied.rawValue, errorMessage: nil, resourceType: resource.resourceType,
+                                 resourceName: resource.resourceName)
+                }
                 let (code, message) = TopicConfigUpdate.apply(store: store, broker: config, logger: logger, resourceType: resource.resourceType,
                                                              topic: resource.resourceName, validateOnly: request.validateOnly) { current in
                     var configs = current

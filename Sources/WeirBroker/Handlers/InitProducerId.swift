@@ -25,6 +25,8 @@ struct InitProducerIdHandler: ApiHandler {
     let io: IOPool
     let clock: WallClock
     let logger: Logger
+    /// KIP-679: IdempotentWrite on the cluster or Write on any topic (CLUSTER_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...4 }
 
     /// Kafka's `RecordBatch.NO_PRODUCER_ID` / `NO_PRODUCER_EPOCH`.
@@ -32,6 +34,13 @@ struct InitProducerIdHandler: ApiHandler {
     static let noProducerEpoch: Int16 = -1
 
     func handle(_ request: InitProducerIdRequest, context: RequestContext) async throws -> InitProducerIdResponse? {
+        if let transactionalId = request.transactionalId, !transactionalId.isEmpty {
+            guard authorizer.authorize(context, .write, .transactionalId, transactionalId) else {
+                return Self.failure(.transactionalIdAuthorizationFailed)
+            }
+        } else if request.transactionalId == nil {
+            guard authorizer.authorizeIdempotentWrite(context) else { return Self.failure(.clusterAuthorizationFailed) }
+        }
         let current: (id: Int64, epoch: Int16)?
         switch (request.producerId, request.producerEpoch) {
         case (Self.noProducerId, Self.noProducerEpoch):

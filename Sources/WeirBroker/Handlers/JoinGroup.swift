@@ -1,12 +1,20 @@
 import KafkaProtocol
+import WeirStorage
 
 /// JoinGroup (11): waits in the coordinator until the group's rebalance completes.
 struct JoinGroupHandler: ApiHandler {
     typealias Request = JoinGroupRequest
     let groups: GroupCoordinator
+    /// Read on the group (GROUP_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...7 }
 
     func handle(_ request: JoinGroupRequest, context: RequestContext) async throws -> JoinGroupResponse? {
+        guard authorizer.authorize(context, .read, .group, request.groupId) else {
+            var denied = JoinGroupResponse()
+            denied.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return denied
+        }
         let params = JoinGroupParams(
             groupId: request.groupId, memberId: request.memberId, groupInstanceId: request.groupInstanceId,
             clientId: context.clientId ?? "", clientHost: "/" + context.clientHost,

@@ -1,12 +1,20 @@
 import KafkaProtocol
+import WeirStorage
 
 /// LeaveGroup (13): one member (v0-2) or a batch of members (v3+) leave.
 struct LeaveGroupHandler: ApiHandler {
     typealias Request = LeaveGroupRequest
     let groups: GroupCoordinator
+    /// Read on the group (GROUP_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...4 }
 
     func handle(_ request: LeaveGroupRequest, context: RequestContext) async throws -> LeaveGroupResponse? {
+        guard authorizer.authorize(context, .read, .group, request.groupId) else {
+            var denied = LeaveGroupResponse()
+            denied.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return denied
+        }
         let members = context.apiVersion >= 3
             ? request.members.map { LeavingMember(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId, reason: $0.reason) }
             : [LeavingMember(memberId: request.memberId)]

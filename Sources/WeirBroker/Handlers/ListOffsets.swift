@@ -12,6 +12,8 @@ struct ListOffsetsHandler: ApiHandler {
     typealias Request = ListOffsetsRequest
     let store: LogStore
     let io: IOPool
+    /// Describe on each topic (TOPIC_AUTHORIZATION_FAILED otherwise).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...7 }
 
     static let latest: Int64 = -1
@@ -20,11 +22,16 @@ struct ListOffsetsHandler: ApiHandler {
 
     func handle(_ request: ListOffsetsRequest, context: RequestContext) async throws -> ListOffsetsResponse? {
         let store = self.store
+        let denied = Set(request.topics.map(\.name).filter { !authorizer.authorize(context, .describe, .topic, $0) })
         var response = ListOffsetsResponse()
         response.topics = try await io.run {
             request.topics.map { topic in
                 ListOffsetsResponse.ListOffsetsTopicResponse(name: topic.name, partitions: topic.partitions.map { p in
                     var r = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: p.partitionIndex)
+                    if denied.contains(topic.name) {
+                        r.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                        return r
+                    }
                     guard let log = store.partition(TopicPartition(topic.name, p.partitionIndex)) else {
                         r.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
                         return r

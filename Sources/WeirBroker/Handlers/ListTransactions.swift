@@ -7,6 +7,8 @@ struct ListTransactionsHandler: ApiHandler {
     typealias Request = ListTransactionsRequest
     let transactions: TransactionCoordinator
     let clock: WallClock
+    /// Lists only the ids the principal may Describe, as Kafka does.
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...1 }
 
     func handleImmediately(_ request: ListTransactionsRequest, context: RequestContext) -> Immediate<ListTransactionsResponse> {
@@ -19,6 +21,7 @@ struct ListTransactionsHandler: ApiHandler {
         response.transactionStates = transactions.records().values
             .filter { states.isEmpty || states.contains($0.state.kafkaName) }
             .filter { producers.isEmpty || producers.contains($0.producerId) }
+            .filter { authorizer.authorize(context, .describe, .transactionalId, $0.transactionalId) }
             .filter { request.durationFilter < 0 || ($0.startTimestampMs >= 0 && now - $0.startTimestampMs >= request.durationFilter) }
             .sorted { $0.transactionalId < $1.transactionalId }
             .map { .init(transactionalId: $0.transactionalId, producerId: $0.producerId, transactionState: $0.state.kafkaName) }

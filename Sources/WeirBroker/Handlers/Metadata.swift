@@ -9,12 +9,16 @@ struct MetadataHandler: ApiHandler {
     let store: LogStore
     let topics: TopicManager
     let io: IOPool
+    /// Topics the principal may not Describe are left out of "all topics" and answered
+    /// TOPIC_AUTHORIZATION_FAILED when named; auto-creation needs Create on the cluster or topic.
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...11 }
 
     func handle(_ request: MetadataRequest, context: RequestContext) async throws -> MetadataResponse? {
         let config = self.config
         var response = MetadataResponse()
-        response.brokers = [.init(nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, rack: config.rack)]
+        let address = config.advertised(for: context.listenerName)
+        response.brokers = [.init(nodeId: config.nodeId, host: address.host, port: address.port, rack: config.rack)]
         response.clusterId = config.clusterId
         response.controllerId = config.nodeId
 
@@ -26,18 +30,28 @@ struct MetadataHandler: ApiHandler {
             wanted = nil
         }
         guard let wanted else {
-            response.topics = store.topics().sorted { $0.name < $1.name }.map { describe($0) }
+            response.topics = store.topics().sorted { $0.name < $1.name }
+                .filter { authorizer.authorize(context, .describe, .topic, $0.name) }.map { describe($0) }
             return response
         }
         let autoCreate = config.autoCreateTopics && (context.apiVersion < 4 || request.allowAutoTopicCreation)
         var described: [MetadataResponse.MetadataResponseTopic] = []
         for name in wanted {
+            guard authorizer.authorize(context, .describe, .topic, name) else {
+                described.append(.init(errorCode: ErrorCode.topicAuthorizationFailed.rawValue, name: name))
+                continue
+            }
             if let record = store.topic(named: name) {
                 described.append(describe(record))
                 continue
             }
             guard autoCreate else {
                 described.append(.init(errorCode: ErrorCode.unknownTopicOrPartition.rawValue, name: name))
+                continue
+            }
+            guard authorizer.authorize(context, .create, .cluster, AclResource.clusterName)
+                    || authorizer.authorize(context, .create, .topic, name) else {
+                described.append(.init(errorCode: ErrorCode.topicAuthorizationFailed.rawValue, name: name))
                 continue
             }
             do {

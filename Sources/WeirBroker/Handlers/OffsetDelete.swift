@@ -9,15 +9,24 @@ struct OffsetDeleteHandler: ApiHandler {
     typealias Request = OffsetDeleteRequest
     let store: LogStore
     let groups: GroupCoordinator
+    /// Delete on the group (GROUP_AUTHORIZATION_FAILED); Read on each topic (TOPIC_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...0 }
 
     func handle(_ request: OffsetDeleteRequest, context: RequestContext) async throws -> OffsetDeleteResponse? {
+        guard authorizer.authorize(context, .delete, .group, request.groupId) else {
+            var denied = OffsetDeleteResponse()
+            denied.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return denied
+        }
         var known: [TopicPartition] = []
         var codes: [TopicPartition: ErrorCode] = [:]
         for t in request.topics {
             for p in t.partitions {
                 let tp = TopicPartition(t.name, p.partitionIndex)
-                if store.partition(tp) == nil {
+                if !authorizer.authorize(context, .read, .topic, t.name) {
+                    codes[tp] = .topicAuthorizationFailed
+                } else if store.partition(tp) == nil {
                     codes[tp] = .unknownTopicOrPartition
                 } else {
                     known.append(tp)

@@ -34,6 +34,8 @@ struct ProduceHandler: ApiHandler {
     let fsyncEachAppend: Bool
     /// Appended records and bytes, for the admin console's rates.
     var traffic = TrafficCounters()
+    /// Write on each topic (TOPIC_AUTHORIZATION_FAILED otherwise).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...9 }
 
     /// On the event loop, appends are written with `noSlowdown`: should RocksDB be stalling
@@ -80,6 +82,12 @@ struct ProduceHandler: ApiHandler {
         var stalled: [(Int, Int)] = []
         response.responses.reserveCapacity(request.topicData.count)
         for (t, topic) in request.topicData.enumerated() {
+            guard authorizer.authorize(context, .write, .topic, topic.name) else {
+                response.responses.append(.init(name: topic.name, partitionResponses: topic.partitionData.map {
+                    .init(index: $0.index, errorCode: ErrorCode.topicAuthorizationFailed.rawValue, baseOffset: -1)
+                }))
+                continue
+            }
             let effective = store.topic(named: topic.name).map { topics.effectiveConfig(of: $0) }
             var partitions: [ProduceResponse.PartitionProduceResponse] = []
             partitions.reserveCapacity(topic.partitionData.count)

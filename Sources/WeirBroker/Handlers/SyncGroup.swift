@@ -1,12 +1,20 @@
 import KafkaProtocol
+import WeirStorage
 
 /// SyncGroup (14): the leader hands in the assignment; every member gets its own share.
 struct SyncGroupHandler: ApiHandler {
     typealias Request = SyncGroupRequest
     let groups: GroupCoordinator
+    /// Read on the group (GROUP_AUTHORIZATION_FAILED).
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...5 }
 
     func handle(_ request: SyncGroupRequest, context: RequestContext) async throws -> SyncGroupResponse? {
+        guard authorizer.authorize(context, .read, .group, request.groupId) else {
+            var denied = SyncGroupResponse()
+            denied.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return denied
+        }
         let outcome = await groups.sync(SyncGroupParams(
             groupId: request.groupId, generationId: request.generationId, memberId: request.memberId,
             groupInstanceId: request.groupInstanceId, protocolType: request.protocolType, protocolName: request.protocolName,

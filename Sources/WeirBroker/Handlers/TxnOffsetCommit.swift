@@ -9,12 +9,25 @@ struct TxnOffsetCommitHandler: ApiHandler {
     let transactions: TransactionCoordinator
     let io: IOPool
     let clock: WallClock
+    /// Write on the transactional id, Read on the group and on each topic, as Kafka asks.
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...3 }
 
     func handle(_ request: TxnOffsetCommitRequest, context: RequestContext) async throws -> TxnOffsetCommitResponse? {
+        let refused: ErrorCode? = !authorizer.authorize(context, .write, .transactionalId, request.transactionalId)
+            ? .transactionalIdAuthorizationFailed
+            : !authorizer.authorize(context, .read, .group, request.groupId) ? .groupAuthorizationFailed : nil
+        if let refused {
+            var response = TxnOffsetCommitResponse()
+            response.topics = request.topics.map { t in
+                .init(name: t.name, partitions: t.partitions.map { .init(partitionIndex: $0.partitionIndex, errorCode: refused.rawValue) })
+            }
+            return response
+        }
+        let deniedTopics = Set(request.topics.map(\.name).filter { !authorizer.authorize(context, .read, .topic, $0) })
         let now = clock.nowMs()
         var offsets: [TopicPartition: CommittedOffset] = [:]
-        for t in request.topics {
+        for t in request.topics where !deniedTopics.contains(t.name) {
             for p in t.partitions {
                 offsets[TopicPartition(t.name, p.partitionIndex)] = CommittedOffset(
                     offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata,
@@ -28,7 +41,10 @@ struct TxnOffsetCommitHandler: ApiHandler {
         }
         var response = TxnOffsetCommitResponse()
         response.topics = request.topics.map { t in
-            .init(name: t.name, partitions: t.partitions.map { .init(partitionIndex: $0.partitionIndex, errorCode: code.rawValue) })
+            .init(name: t.name, partitions: t.partitions.map {
+                .init(partitionIndex: $0.partitionIndex,
+                      errorCode: deniedTopics.contains(t.name) ? ErrorCode.topicAuthorizationFailed.rawValue : code.rawValue)
+            })
         }
         return response
     }

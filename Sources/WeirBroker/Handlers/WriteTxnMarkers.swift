@@ -14,9 +14,12 @@ struct WriteTxnMarkersHandler: ApiHandler {
     let io: IOPool
     let clock: WallClock
     let logger: Logger
+    /// ClusterAction on the cluster (CLUSTER_AUTHORIZATION_FAILED), as Kafka asks.
+    var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...1 }
 
     func handle(_ request: WriteTxnMarkersRequest, context: RequestContext) async throws -> WriteTxnMarkersResponse? {
+        let allowed = authorizer.authorize(context, .clusterAction, .cluster, "kafka-cluster")
         let (store, waiters, logger, now) = (store, waiters, logger, clock.nowMs())
         return try await io.run {
             var response = WriteTxnMarkersResponse()
@@ -24,6 +27,7 @@ struct WriteTxnMarkersHandler: ApiHandler {
                 .init(producerId: marker.producerId, topics: marker.topics.map { t in
                     .init(name: t.name, partitions: t.partitionIndexes.map { p in
                         let tp = TopicPartition(t.name, p)
+                        guard allowed else { return .init(partitionIndex: p, errorCode: ErrorCode.clusterAuthorizationFailed.rawValue) }
                         guard let log = store.partition(tp) else {
                             return .init(partitionIndex: p, errorCode: ErrorCode.unknownTopicOrPartition.rawValue)
                         }

@@ -409,6 +409,56 @@ private func checkScatter<M: KafkaScatterEncodable>(_ sample: M, version: Int16)
         try checkRoundTrip(sample_WriteTxnMarkersResponse(version), version: version)
     }
 
+    @Test(arguments: CreateAclsRequest.validVersions)
+    func createAclsRequest(version: Int16) throws {
+        try checkRoundTrip(sample_CreateAclsRequest(version), version: version)
+    }
+
+    @Test(arguments: CreateAclsResponse.validVersions)
+    func createAclsResponse(version: Int16) throws {
+        try checkRoundTrip(sample_CreateAclsResponse(version), version: version)
+    }
+
+    @Test(arguments: DescribeAclsRequest.validVersions)
+    func describeAclsRequest(version: Int16) throws {
+        try checkRoundTrip(sample_DescribeAclsRequest(version), version: version)
+    }
+
+    @Test(arguments: DescribeAclsResponse.validVersions)
+    func describeAclsResponse(version: Int16) throws {
+        try checkRoundTrip(sample_DescribeAclsResponse(version), version: version)
+    }
+
+    @Test(arguments: DeleteAclsRequest.validVersions)
+    func deleteAclsRequest(version: Int16) throws {
+        try checkRoundTrip(sample_DeleteAclsRequest(version), version: version)
+    }
+
+    @Test(arguments: DeleteAclsResponse.validVersions)
+    func deleteAclsResponse(version: Int16) throws {
+        try checkRoundTrip(sample_DeleteAclsResponse(version), version: version)
+    }
+
+    @Test(arguments: AlterUserScramCredentialsRequest.validVersions)
+    func alterUserScramCredentialsRequest(version: Int16) throws {
+        try checkRoundTrip(sample_AlterUserScramCredentialsRequest(version), version: version)
+    }
+
+    @Test(arguments: AlterUserScramCredentialsResponse.validVersions)
+    func alterUserScramCredentialsResponse(version: Int16) throws {
+        try checkRoundTrip(sample_AlterUserScramCredentialsResponse(version), version: version)
+    }
+
+    @Test(arguments: DescribeUserScramCredentialsRequest.validVersions)
+    func describeUserScramCredentialsRequest(version: Int16) throws {
+        try checkRoundTrip(sample_DescribeUserScramCredentialsRequest(version), version: version)
+    }
+
+    @Test(arguments: DescribeUserScramCredentialsResponse.validVersions)
+    func describeUserScramCredentialsResponse(version: Int16) throws {
+        try checkRoundTrip(sample_DescribeUserScramCredentialsResponse(version), version: version)
+    }
+
     @Test(arguments: RequestHeader.validVersions)
     func requestHeader(version: Int16) throws {
         try checkRoundTrip(sample_RequestHeader(version), version: version)
@@ -541,6 +591,21 @@ private func checkScatter<M: KafkaScatterEncodable>(_ sample: M, version: Int16)
         #expect(WriteTxnMarkersRequest.apiKey.rawValue == 27)
         #expect(WriteTxnMarkersRequest.apiKey.name == "WriteTxnMarkers")
         #expect(WriteTxnMarkersRequest.Response.apiKey == WriteTxnMarkersRequest.apiKey)
+        #expect(CreateAclsRequest.apiKey.rawValue == 30)
+        #expect(CreateAclsRequest.apiKey.name == "CreateAcls")
+        #expect(CreateAclsRequest.Response.apiKey == CreateAclsRequest.apiKey)
+        #expect(DescribeAclsRequest.apiKey.rawValue == 29)
+        #expect(DescribeAclsRequest.apiKey.name == "DescribeAcls")
+        #expect(DescribeAclsRequest.Response.apiKey == DescribeAclsRequest.apiKey)
+        #expect(DeleteAclsRequest.apiKey.rawValue == 31)
+        #expect(DeleteAclsRequest.apiKey.name == "DeleteAcls")
+        #expect(DeleteAclsRequest.Response.apiKey == DeleteAclsRequest.apiKey)
+        #expect(AlterUserScramCredentialsRequest.apiKey.rawValue == 51)
+        #expect(AlterUserScramCredentialsRequest.apiKey.name == "AlterUserScramCredentials")
+        #expect(AlterUserScramCredentialsRequest.Response.apiKey == AlterUserScramCredentialsRequest.apiKey)
+        #expect(DescribeUserScramCredentialsRequest.apiKey.rawValue == 50)
+        #expect(DescribeUserScramCredentialsRequest.apiKey.name == "DescribeUserScramCredentials")
+        #expect(DescribeUserScramCredentialsRequest.Response.apiKey == DescribeUserScramCredentialsRequest.apiKey)
     }
 }
 
@@ -2555,6 +2620,230 @@ private func sample_WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult(_ v
     var m = WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult()
     m.partitionIndex = -100006
     m.errorCode = 1007
+    return m
+}
+
+// MARK: CreateAclsRequest
+
+private func sample_CreateAclsRequest(_ v: Int16) -> CreateAclsRequest {
+    var m = CreateAclsRequest()
+    m.creations = [sample_CreateAclsRequest_AclCreation(v)]
+    return m
+}
+
+private func sample_CreateAclsRequest_AclCreation(_ v: Int16) -> CreateAclsRequest.AclCreation {
+    var m = CreateAclsRequest.AclCreation()
+    m.resourceType = -12
+    m.resourceName = "s3-é✓"
+    if v >= 1 {
+        m.resourcePatternType = -14
+    }
+    m.principal = "s5-é✓"
+    m.host = "s6-é✓"
+    m.operation = 17
+    m.permissionType = -18
+    return m
+}
+
+// MARK: CreateAclsResponse
+
+private func sample_CreateAclsResponse(_ v: Int16) -> CreateAclsResponse {
+    var m = CreateAclsResponse()
+    m.throttleTimeMs = 100001
+    m.results = [sample_CreateAclsResponse_AclCreationResult(v)]
+    return m
+}
+
+private func sample_CreateAclsResponse_AclCreationResult(_ v: Int16) -> CreateAclsResponse.AclCreationResult {
+    var m = CreateAclsResponse.AclCreationResult()
+    m.errorCode = 1003
+    m.errorMessage = "s4-é✓"
+    return m
+}
+
+// MARK: DescribeAclsRequest
+
+private func sample_DescribeAclsRequest(_ v: Int16) -> DescribeAclsRequest {
+    var m = DescribeAclsRequest()
+    m.resourceTypeFilter = 11
+    m.resourceNameFilter = "s2-é✓"
+    if v >= 1 {
+        m.patternTypeFilter = 13
+    }
+    m.principalFilter = "s4-é✓"
+    m.hostFilter = "s5-é✓"
+    m.operation = -16
+    m.permissionType = 17
+    return m
+}
+
+// MARK: DescribeAclsResponse
+
+private func sample_DescribeAclsResponse(_ v: Int16) -> DescribeAclsResponse {
+    var m = DescribeAclsResponse()
+    m.throttleTimeMs = 100001
+    m.errorCode = -1002
+    m.errorMessage = "s3-é✓"
+    m.resources = [sample_DescribeAclsResponse_DescribeAclsResource(v)]
+    return m
+}
+
+private func sample_DescribeAclsResponse_DescribeAclsResource(_ v: Int16) -> DescribeAclsResponse.DescribeAclsResource {
+    var m = DescribeAclsResponse.DescribeAclsResource()
+    m.resourceType = 15
+    m.resourceName = "s6-é✓"
+    if v >= 1 {
+        m.patternType = 17
+    }
+    m.acls = [sample_DescribeAclsResponse_AclDescription(v)]
+    return m
+}
+
+private func sample_DescribeAclsResponse_AclDescription(_ v: Int16) -> DescribeAclsResponse.AclDescription {
+    var m = DescribeAclsResponse.AclDescription()
+    m.principal = "s9-é✓"
+    m.host = "s10-é✓"
+    m.operation = 21
+    m.permissionType = -22
+    return m
+}
+
+// MARK: DeleteAclsRequest
+
+private func sample_DeleteAclsRequest(_ v: Int16) -> DeleteAclsRequest {
+    var m = DeleteAclsRequest()
+    m.filters = [sample_DeleteAclsRequest_DeleteAclsFilter(v)]
+    return m
+}
+
+private func sample_DeleteAclsRequest_DeleteAclsFilter(_ v: Int16) -> DeleteAclsRequest.DeleteAclsFilter {
+    var m = DeleteAclsRequest.DeleteAclsFilter()
+    m.resourceTypeFilter = -12
+    m.resourceNameFilter = "s3-é✓"
+    if v >= 1 {
+        m.patternTypeFilter = -14
+    }
+    m.principalFilter = "s5-é✓"
+    m.hostFilter = "s6-é✓"
+    m.operation = 17
+    m.permissionType = -18
+    return m
+}
+
+// MARK: DeleteAclsResponse
+
+private func sample_DeleteAclsResponse(_ v: Int16) -> DeleteAclsResponse {
+    var m = DeleteAclsResponse()
+    m.throttleTimeMs = 100001
+    m.filterResults = [sample_DeleteAclsResponse_DeleteAclsFilterResult(v)]
+    return m
+}
+
+private func sample_DeleteAclsResponse_DeleteAclsFilterResult(_ v: Int16) -> DeleteAclsResponse.DeleteAclsFilterResult {
+    var m = DeleteAclsResponse.DeleteAclsFilterResult()
+    m.errorCode = 1003
+    m.errorMessage = "s4-é✓"
+    m.matchingAcls = [sample_DeleteAclsResponse_DeleteAclsMatchingAcl(v)]
+    return m
+}
+
+private func sample_DeleteAclsResponse_DeleteAclsMatchingAcl(_ v: Int16) -> DeleteAclsResponse.DeleteAclsMatchingAcl {
+    var m = DeleteAclsResponse.DeleteAclsMatchingAcl()
+    m.errorCode = -1006
+    m.errorMessage = "s7-é✓"
+    m.resourceType = -18
+    m.resourceName = "s9-é✓"
+    if v >= 1 {
+        m.patternType = -20
+    }
+    m.principal = "s11-é✓"
+    m.host = "s12-é✓"
+    m.operation = 23
+    m.permissionType = -24
+    return m
+}
+
+// MARK: AlterUserScramCredentialsRequest
+
+private func sample_AlterUserScramCredentialsRequest(_ v: Int16) -> AlterUserScramCredentialsRequest {
+    var m = AlterUserScramCredentialsRequest()
+    m.deletions = [sample_AlterUserScramCredentialsRequest_ScramCredentialDeletion(v)]
+    m.upsertions = [sample_AlterUserScramCredentialsRequest_ScramCredentialUpsertion(v)]
+    return m
+}
+
+private func sample_AlterUserScramCredentialsRequest_ScramCredentialDeletion(_ v: Int16) -> AlterUserScramCredentialsRequest.ScramCredentialDeletion {
+    var m = AlterUserScramCredentialsRequest.ScramCredentialDeletion()
+    m.name = "s3-é✓"
+    m.mechanism = -14
+    return m
+}
+
+private func sample_AlterUserScramCredentialsRequest_ScramCredentialUpsertion(_ v: Int16) -> AlterUserScramCredentialsRequest.ScramCredentialUpsertion {
+    var m = AlterUserScramCredentialsRequest.ScramCredentialUpsertion()
+    m.name = "s5-é✓"
+    m.mechanism = -16
+    m.iterations = 100007
+    m.salt = ByteBuffer(bytes: [0x01, 0x08, 0xff])
+    m.saltedPassword = ByteBuffer(bytes: [0x01, 0x09, 0xff])
+    return m
+}
+
+// MARK: AlterUserScramCredentialsResponse
+
+private func sample_AlterUserScramCredentialsResponse(_ v: Int16) -> AlterUserScramCredentialsResponse {
+    var m = AlterUserScramCredentialsResponse()
+    m.throttleTimeMs = 100001
+    m.results = [sample_AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult(v)]
+    return m
+}
+
+private func sample_AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult(_ v: Int16) -> AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult {
+    var m = AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult()
+    m.user = "s3-é✓"
+    m.errorCode = -1004
+    m.errorMessage = "s5-é✓"
+    return m
+}
+
+// MARK: DescribeUserScramCredentialsRequest
+
+private func sample_DescribeUserScramCredentialsRequest(_ v: Int16) -> DescribeUserScramCredentialsRequest {
+    var m = DescribeUserScramCredentialsRequest()
+    m.users = [sample_DescribeUserScramCredentialsRequest_UserName(v)]
+    return m
+}
+
+private func sample_DescribeUserScramCredentialsRequest_UserName(_ v: Int16) -> DescribeUserScramCredentialsRequest.UserName {
+    var m = DescribeUserScramCredentialsRequest.UserName()
+    m.name = "s2-é✓"
+    return m
+}
+
+// MARK: DescribeUserScramCredentialsResponse
+
+private func sample_DescribeUserScramCredentialsResponse(_ v: Int16) -> DescribeUserScramCredentialsResponse {
+    var m = DescribeUserScramCredentialsResponse()
+    m.throttleTimeMs = 100001
+    m.errorCode = -1002
+    m.errorMessage = "s3-é✓"
+    m.results = [sample_DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult(v)]
+    return m
+}
+
+private func sample_DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult(_ v: Int16) -> DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult {
+    var m = DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult()
+    m.user = "s5-é✓"
+    m.errorCode = -1006
+    m.errorMessage = "s7-é✓"
+    m.credentialInfos = [sample_DescribeUserScramCredentialsResponse_CredentialInfo(v)]
+    return m
+}
+
+private func sample_DescribeUserScramCredentialsResponse_CredentialInfo(_ v: Int16) -> DescribeUserScramCredentialsResponse.CredentialInfo {
+    var m = DescribeUserScramCredentialsResponse.CredentialInfo()
+    m.mechanism = 19
+    m.iterations = -100010
     return m
 }
 

@@ -11,6 +11,8 @@ BUILD_PKGS := librocksdb-dev liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev lib
 TEST_PKGS := kcat python3-venv openssl
 # The Go clients of Weir's tutorial as Debian packages them (examples/go, Tests/interop/test_go_clients.py).
 GO_PKGS := golang-go gcc golang-github-segmentio-kafka-go-dev golang-github-shopify-sarama-dev
+# The web console's browser tests (Tests/interop/test_console.py) drive Debian's headless Chromium.
+TEST_PKGS += chromium chromium-driver
 
 .PHONY: run build deps test-deps test unit-test interop-test conformance codegen codegen-check bench bench-deps bench-profile clean-data
 
@@ -38,7 +40,7 @@ test-deps: deps
 	$(call apt_install,$(TEST_PKGS))
 	$(call apt_install,$(GO_PKGS))
 	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
-	@$(VENV)/bin/python -c "import confluent_kafka, kafka, aiokafka, pytest, pytest_timeout" 2>/dev/null || \
+	@$(VENV)/bin/python -c "import confluent_kafka, kafka, aiokafka, pytest, pytest_timeout, selenium" 2>/dev/null || \
 	  $(VENV)/bin/python -m pip install -q --disable-pip-version-check -r Tests/interop/requirements.txt
 
 # Swift unit and integration tests, then real clients against the release binary.

@@ -181,6 +181,7 @@ def build_rows(res):
     rows += _kcat_rows(res.get("kcat") or [], storage)
     rows += _rebalance_rows(res.get("rebalance") or [])
     rows += _downconvert_rows(res.get("downconvert") or [])
+    rows += _txn_rows(res.get("txn") or [])
     rows += _security_rows(res.get("security") or [])
     # A section without a single figure (its part was not run) is left out of the table.
     seen = {r.section for r in rows if r.weir is not None or r.peer is not None}
@@ -301,6 +302,22 @@ def _downconvert_rows(runs):
             rows.append(Row("11 downconvert", f"fetch v{version} {kind}, {what}", "MB/s", _get(r, "MB_per_s"),
                             limit=None if version == 12 else _get(modern, "MB_per_s"),
                             note=("limit = fetch v12, same topic; " if version != 12 else "") + _cpu_note(r)))
+    return rows
+
+
+def _txn_rows(runs):
+    """Part 12: transactional beside idempotent produce, read_committed beside read_uncommitted."""
+    by = {r.get("scenario"): r for r in runs}
+    rows = []
+    for scenario, base, what in (("produce-idempotent", None, "produce, idempotent, 100 B"),
+                                 ("produce-transactional", "produce-idempotent", "produce, transactional (commit / 1,000), 100 B"),
+                                 ("consume-read_uncommitted", None, "consume read_uncommitted, 100 B"),
+                                 ("consume-read_committed", "consume-read_uncommitted", "consume read_committed, 100 B")):
+        r = by.get(scenario)
+        if r is None:
+            continue
+        rows.append(Row("12 txn", what, "MB/s", _get(r, "MB_per_s"), limit=_get(by.get(base), "MB_per_s") if base else None,
+                        note=(f"limit = {base}, same run; " if base else "") + _cpu_note(r)))
     return rows
 
 

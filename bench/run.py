@@ -19,13 +19,15 @@
                     the peer
  11 downconvert     broker alone: one topic read back with Fetch v12 (batches as stored), v3
                     (down-converted to magic 1) and v1 (magic 0), as old clients make Weir do
+ 12 txn             bench/txn.py (confluent-kafka): idempotent beside transactional produce (a
+                    commit every 1,000 records), read_uncommitted beside read_committed consume
  13 security        kbench (confluent-kafka) produce and consume, acks=1, no compression, over
                     PLAINTEXT, SSL (TLS 1.3, PEM certificates made with openssl) and SASL_PLAINTEXT
                     (PLAIN) on one broker, then SASL_PLAINTEXT on a broker with the ACL authorizer
                     on (the client not a super user: every request goes through the cached check)
 
 Parts (--parts, `make bench BENCH_PARTS=a,b`): storage network alone e2e latency peer scale idle
-stall kcat rebalance downconvert security. `e2e` and `peer` are kbench's produce/consume scenarios against Weir and
+stall kcat rebalance downconvert txn security. `e2e` and `peer` are kbench's produce/consume scenarios against Weir and
 against the peer; `latency` is kbench's fixed-rate latency scenario, against Weir and the peer.
 
 Prints one table (bench/report.py) and writes it as JSON to bench/results/latest.json.
@@ -66,7 +68,7 @@ MODES = {
                   rebalance_consumers=[2, 8, 32], rebalance_churn=0, rebalance_timeout=60),
 }
 PARTS = ["storage", "network", "alone", "e2e", "latency", "peer", "scale", "idle", "stall", "kcat", "rebalance",
-         "downconvert", "security"]
+         "downconvert", "txn", "security"]
 IDLE_PARTITIONS = 1000      # per topic of the idle part (× idle_topics)
 WIDE_PARTITIONS = 1000      # the storage run and the stall flood
 
@@ -113,7 +115,7 @@ class Bench:
         self.wb = os.path.join(ROOT, ".build/release/weir-bench")
         self.config = os.path.join(ROOT, "config/server.properties")
         self.res = {"storage": [], "network": [], "replay": [], "fetch": [], "weir": [], "peer": [], "scale": [],
-                    "prefill": None, "idle": {}, "stall": {}, "kcat": [], "rebalance": [], "downconvert": [], "security": []}
+                    "prefill": None, "idle": {}, "stall": {}, "kcat": [], "rebalance": [], "downconvert": [], "txn": [], "security": []}
         self.problems = []
         self.timings = {}
 
@@ -585,6 +587,21 @@ class Bench:
         finally:
             self.stop_weir(proc, data)
 
+    def txn(self):
+        """Part 12: bench/txn.py against Weir — what transactions cost producer and consumer."""
+        proc, bootstrap, data = self.start_weir("txn")
+        try:
+            records = "50000" if self.a.quick else "200000"
+            rows = procs.run_json([sys.executable, os.path.join(HERE, "txn.py"), "--bootstrap", bootstrap,
+                                   "--records", records, "--broker-pid", str(proc.pid)],
+                                  timeout=self.budget(300), check=False)
+            self.res["txn"] += rows
+            for r in rows:
+                if not r.get("ok"):
+                    self.problems.append(f"txn {r.get('scenario')}: not every record moved")
+        finally:
+            self.stop_weir(proc, data)
+
     def security(self):
         """Part 13: what TLS, SASL and authorization cost end to end (see the docstring)."""
         import security_bench
@@ -626,6 +643,7 @@ class Bench:
                                   ("kcat", ("kcat",), self.kcat),
                                   ("rebalance", ("rebalance",), self.rebalance),
                                   ("downconvert", ("downconvert",), self.downconvert),
+                                  ("txn", ("txn",), self.txn),
                                   ("security", ("security",), self.security)):
             if any(m in self.a.parts for m in members):
                 self.part(name, fn)

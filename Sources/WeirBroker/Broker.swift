@@ -15,6 +15,10 @@ public final class Broker: Sendable {
     public let appendWaiters = AppendWaiters()
     public let fetchSessions = FetchSessionCache()
     public let storageHealth: StorageHealth
+    /// The transaction coordinator (transactional ids, markers, timeouts).
+    public let transactions: TransactionCoordinator
+    /// Records and bytes produced and fetched (the admin console's rates).
+    public let traffic = TrafficCounters()
     /// RocksDB calls run here, never on an event loop.
     public let io: IOPool
     public let clock: WallClock
@@ -24,9 +28,11 @@ public final class Broker: Sendable {
     /// ACL decisions for every handler (`.allowAll` without `authorizer.class.name`).
     public let authorizer: Authorizer
 
+    /// Throws when the transaction coordinator's state cannot be read, or an interrupted
+    /// transaction cannot be completed (a storage failure).
     public init(config: BrokerConfig, store: LogStore, groups: GroupCoordinator, io: NIOThreadPool,
                 metadata: any MetadataStore = InMemoryMetadataStore(), authorizer: Authorizer = .allowAll,
-                clock: WallClock = .system, logger: Logger) {
+                clock: WallClock = .system, logger: Logger) throws {
         self.config = config
         self.metadata = metadata
         self.authorizer = authorizer
@@ -37,6 +43,9 @@ public final class Broker: Sendable {
         self.clock = clock
         self.logger = logger
         self.storageHealth = StorageHealth(logger: logger)
+        let waiters = appendWaiters
+        self.transactions = try TransactionCoordinator(store: store, config: config.transactions, logger: logger,
+                                                       onMarker: { waiters.appended($0) })
     }
 
     /// Every API Weir serves. ApiVersions advertises exactly this table.
@@ -44,15 +53,16 @@ public final class Broker: Sendable {
         let (config, store, topics, groups, io, clock, logger, metadata) = (config, store, topics, groups, io, clock, logger, metadata)
         let auth = authorizer
         var r = HandlerRegistry()
+        let transactions = self.transactions
         r.register(ProduceHandler(store: store, topics: topics, waiters: appendWaiters, io: io, clock: clock,
-                                  health: storageHealth, logger: logger,
-                                  fsyncEachAppend: config.flushIntervalMessages == 1, authorizer: auth))
+                                  health: storageHealth, transactions: transactions, logger: logger,
+                                  fsyncEachAppend: config.flushIntervalMessages == 1, traffic: traffic, authorizer: auth))
         r.register(FetchHandler(store: store, topics: topics, waiters: appendWaiters, sessions: fetchSessions, io: io, clock: clock,
-                                authorizer: auth))
+                                traffic: traffic, authorizer: auth))
         r.register(ListOffsetsHandler(store: store, io: io, authorizer: auth))
         r.register(MetadataHandler(config: config, store: store, topics: topics, io: io, authorizer: auth))
         r.register(OffsetCommitHandler(store: store, groups: groups, clock: clock, authorizer: auth))
-        r.register(OffsetFetchHandler(groups: groups, authorizer: auth))
+        r.register(OffsetFetchHandler(groups: groups, transactions: transactions, authorizer: auth))
         r.register(FindCoordinatorHandler(config: config, authorizer: auth))
         r.register(JoinGroupHandler(groups: groups, authorizer: auth))
         r.register(HeartbeatHandler(groups: groups, authorizer: auth))
@@ -71,7 +81,17 @@ public final class Broker: Sendable {
         r.register(DescribeClusterHandler(config: config))
         r.register(DeleteRecordsHandler(store: store, io: io, logger: logger, authorizer: auth))
         r.register(DescribeLogDirsHandler(store: store, io: io, authorizer: auth))
-        r.register(InitProducerIdHandler(producerIds: store.producerIds, io: io, logger: logger, authorizer: auth))
+        r.register(InitProducerIdHandler(producerIds: store.producerIds, transactions: transactions, io: io, clock: clock,
+                                         logger: logger, authorizer: auth))
+        r.register(AddPartitionsToTxnHandler(store: store, transactions: transactions, io: io, clock: clock, authorizer: auth))
+        r.register(AddOffsetsToTxnHandler(transactions: transactions, io: io, clock: clock, authorizer: auth))
+        r.register(TxnOffsetCommitHandler(transactions: transactions, io: io, clock: clock, authorizer: auth))
+        r.register(EndTxnHandler(transactions: transactions, io: io, clock: clock, authorizer: auth))
+        r.register(DescribeTransactionsHandler(transactions: transactions, authorizer: auth))
+        r.register(ListTransactionsHandler(transactions: transactions, clock: clock, authorizer: auth))
+        r.register(DescribeProducersHandler(store: store, authorizer: auth))
+        r.register(WriteTxnMarkersHandler(store: store, waiters: appendWaiters, io: io, clock: clock, logger: logger,
+                                          authorizer: auth))
         r.register(SaslHandshakeHandler())
         r.register(SaslAuthenticateHandler())
         r.register(AlterUserScramCredentialsHandler(credentials: metadata, io: io, authorizer: auth))

@@ -16,7 +16,9 @@ public struct ConsumedRecord: Sendable {
 
 /// Fetches assigned partitions from their leaders: one Fetch request per leader per `poll()`,
 /// sessionless (session id 0, epoch -1, so every request names every partition), read
-/// uncommitted. Records come out in offset order per partition; batches that start before the
+/// uncommitted, or read_committed (`Options.readCommitted`: the broker stops at the last stable
+/// offset and lists the aborted transactions, whose records are dropped here as Kafka's
+/// consumers drop them). Records come out in offset order per partition; batches that start before the
 /// fetch position (a compressed batch is served whole) are trimmed, and control batches
 /// (transaction markers) are skipped but still advance the position.
 public final class Consumer {
@@ -28,6 +30,8 @@ public final class Consumer {
         public var maxBytes: Int32 = 50 << 20
         public var partitionMaxBytes: Int32 = 1 << 20
         public var reset: OffsetReset = .latest
+        /// isolation.level=read_committed.
+        public var readCommitted = false
         public init() {}
     }
 
@@ -157,7 +161,7 @@ public final class Consumer {
         request.maxWaitMs = options.maxWaitMs
         request.minBytes = options.minBytes
         request.maxBytes = options.maxBytes
-        request.isolationLevel = 0
+        request.isolationLevel = options.readCommitted ? 1 : 0
         request.sessionId = 0
         request.sessionEpoch = -1
         let byTopic = Dictionary(grouping: tps, by: { $0.topic })
@@ -209,12 +213,24 @@ public final class Consumer {
         var out: [ConsumedRecord] = []
         var next = position
         var sawBatch = false
+        // read_committed: the aborted transactions not yet reached, by first offset, and the
+        // producers inside one (until their abort marker).
+        var pendingAborts = (p.abortedTransactions ?? []).sorted { $0.firstOffset < $1.firstOffset }[...]
+        var aborting = Set<Int64>()
         while let batch = try reader.nextBatch() {
             sawBatch = true
             let header = batch.header
             let last = header.baseOffset &+ Int64(header.lastOffsetDelta)
+            while let first = pendingAborts.first, first.firstOffset <= last {
+                aborting.insert(first.producerId)
+                pendingAborts = pendingAborts.dropFirst()
+            }
+            let aborted = options.readCommitted && header.isTransactional && aborting.contains(header.producerId)
+            if header.isControl && ControlRecord.kind(ofKey: batch.records.first?.key) == .abort {
+                aborting.remove(header.producerId)
+            }
             if last < next { continue }
-            if !header.isControl {
+            if !header.isControl && !aborted {
                 for entry in batch where entry.offset >= next {
                     out.append(ConsumedRecord(topic: tp.topic, partition: tp.partition, offset: entry.offset,
                                               timestamp: entry.timestamp, isLogAppendTime: header.isLogAppendTime,

@@ -14,6 +14,7 @@ import WeirStorage
 ///   GET  /metrics        200 Prometheus text exposition (`BrokerMetrics`)
 ///   POST /v1/snapshots   201 SnapshotRecord; 400 bad JSON or path, 409 path exists
 ///   GET  /v1/snapshots   200 {"snapshots":[SnapshotRecord, …]}, oldest first
+///   GET  /, /v1/broker, /v1/topics…, /v1/groups…   the web console (`ConsoleAPI`)
 /// Any other path 404, another method on a known path 405 with Allow.
 public struct AdminAPI: Sendable {
     let brokerId: Int32
@@ -24,11 +25,14 @@ public struct AdminAPI: Sendable {
     let nowMs: @Sendable () -> Int64
     /// Whether storage writes are failing (`/health` says "degraded" with the error).
     let storageHealth: StorageHealth?
+    /// The web console's page and `/v1/` endpoints; nil: they answer 404.
+    let console: ConsoleAPI?
 
     public init(brokerId: Int32, store: LogStore, metrics: BrokerMetrics, snapshots: SnapshotRegistry,
-                io: NIOThreadPool, storageHealth: StorageHealth? = nil,
+                io: NIOThreadPool, storageHealth: StorageHealth? = nil, console: ConsoleAPI? = nil,
                 nowMs: @escaping @Sendable () -> Int64 = { Broker.wallClockMs() }) {
         self.storageHealth = storageHealth
+        self.console = console
         self.brokerId = brokerId
         self.store = store
         self.metrics = metrics
@@ -40,8 +44,9 @@ public struct AdminAPI: Sendable {
     /// The largest request body read; a larger one gets 413.
     static let maxBodyBytes = 64 << 10
 
-    func respond(method: HTTPMethod, uri: String, body: ByteBuffer) async -> AdminResponse {
-        switch AdminRoute.match(method: method, uri: uri) {
+    func respond(method: HTTPMethod, uri: String, body: ByteBuffer, contentType: String? = nil) async -> AdminResponse {
+        let route = AdminRoute.match(method: method, uri: uri)
+        switch route {
         case .health:
             return health()
         case .metrics:
@@ -55,6 +60,10 @@ public struct AdminAPI: Sendable {
             }
         case .createSnapshot:
             return await createSnapshot(body)
+        case .consoleAsset, .broker, .listTopics, .createTopic, .topic, .deleteTopic, .records, .listGroups, .group,
+             .resetOffsets:
+            guard let console else { return .error(.notFound, "no such endpoint: \(method.rawValue) \(uri) (no console)") }
+            return await console.respond(route, uri: uri, body: body, contentType: contentType)
         case .notFound:
             return .error(.notFound, "no such endpoint: \(method.rawValue) \(uri)")
         case .methodNotAllowed(let allow):

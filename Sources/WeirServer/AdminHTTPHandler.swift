@@ -16,6 +16,8 @@ final class AdminHTTPHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let api: AdminAPI
+    /// Answer only requests whose Host header names a loopback address (DNS-rebinding guard).
+    private let loopbackHostOnly: Bool
     private let connections: ConnectionRegistry
     private let logger: Logger
     private var head: HTTPRequestHead?
@@ -23,8 +25,9 @@ final class AdminHTTPHandler: ChannelInboundHandler {
     private var tooLarge = false
     private var id = 0
 
-    init(api: AdminAPI, connections: ConnectionRegistry, logger: Logger) {
+    init(api: AdminAPI, loopbackHostOnly: Bool = false, connections: ConnectionRegistry, logger: Logger) {
         self.api = api
+        self.loopbackHostOnly = loopbackHostOnly
         self.connections = connections
         self.logger = logger
     }
@@ -63,15 +66,23 @@ final class AdminHTTPHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
+        // DNS rebinding: a hostile site's name re-pointed at 127.0.0.1 makes the browser treat the
+        // console as that site, same-origin — reading it and posting JSON. Its Host header still
+        // names that site, so a loopback-only listener answers only Host headers that are loopback.
+        if loopbackHostOnly, let host = head.headers["Host"].first, !BrokerProperties.isLoopbackHostHeader(host) {
+            write(.error(.forbidden, "Host '\(host)' is not a loopback address; this admin listener is loopback-only"),
+                  for: head, context: context)
+            return
+        }
         if tooLarge {
             write(.error(.payloadTooLarge, "request body over \(AdminAPI.maxBodyBytes) bytes"), for: head, context: context)
             return
         }
-        let (api, body) = (self.api, self.body)
+        let (api, body, contentType) = (self.api, self.body, head.headers["Content-Type"].first)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         Task {
-            let response = await api.respond(method: head.method, uri: head.uri, body: body)
+            let response = await api.respond(method: head.method, uri: head.uri, body: body, contentType: contentType)
             eventLoop.execute {
                 let (handler, context) = loopBound.value
                 handler.write(response, for: head, context: context)

@@ -60,4 +60,12 @@ enum AdminJSON {
         // Only our own plain structs are encoded: this cannot fail.
         return Array((try? encoder.encode(value)) ?? Data("{}".utf8)) + [UInt8(ascii: "\n")]
     }
+
+    /// A hand-built object (`NSNull()` for null). Its values are strings, numbers, booleans,
+    /// arrays and objects of ours, never NaN: it cannot fail.
+    static func encodeObject(_ value: [String: Any]) -> [UInt8] {
+        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
+        return Array(data) + [UInt8(ascii: "\n")]
+    }
 }

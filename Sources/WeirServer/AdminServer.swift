@@ -20,13 +20,17 @@ public final class AdminServer: Service, Sendable {
     private let port: Int
     private let group: any EventLoopGroup
     private let api: AdminAPI
+    private let loopbackHostOnly: Bool
     private let logger: Logger
     private let connections = ConnectionRegistry()
     private let boundPort = NIOLockedValueBox<Int?>(nil)
     private let onBound: @Sendable (Int) -> Void
 
-    public init(host: String, port: Int, group: any EventLoopGroup, api: AdminAPI, logger: Logger,
-                onBound: @escaping @Sendable (Int) -> Void = { _ in }) {
+    /// - Parameter loopbackHostOnly: refuse (403) requests whose Host header is not a loopback
+    ///   address — set unless admin.listener.allow.remote (a proxy's name is then expected).
+    public init(host: String, port: Int, group: any EventLoopGroup, api: AdminAPI, loopbackHostOnly: Bool = false,
+                logger: Logger, onBound: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.loopbackHostOnly = loopbackHostOnly
         self.host = host
         self.port = port
         self.group = group
@@ -39,7 +43,7 @@ public final class AdminServer: Service, Sendable {
     public var localPort: Int? { boundPort.withLockedValue { $0 } }
 
     public func run() async throws {
-        let (api, connections, logger) = (self.api, self.connections, self.logger)
+        let (api, connections, logger, loopbackHostOnly) = (self.api, self.connections, self.logger, self.loopbackHostOnly)
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 16)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -47,7 +51,7 @@ public final class AdminServer: Service, Sendable {
                 child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try child.pipeline.syncOperations.addHandler(
-                        AdminHTTPHandler(api: api, connections: connections, logger: logger))
+                        AdminHTTPHandler(api: api, loopbackHostOnly: loopbackHostOnly, connections: connections, logger: logger))
                 }
             }
             .bind(host: host, port: port).get()

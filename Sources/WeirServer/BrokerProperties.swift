@@ -31,6 +31,9 @@ public struct BrokerProperties: Sendable {
     /// `admin.listener.allow.remote`: whether `admin.listener` may bind a non-loopback address.
     /// The admin API has no authentication yet, so by default it is refused at startup.
     public var adminAllowRemote = false
+    /// `admin.console.writable`: whether the web console's write actions (create and delete
+    /// topics, reset a group's offsets) are allowed; by default they are refused with 403.
+    public var adminConsoleWritable = false
     public var networkThreads = 2
     public var ioThreads = 4
     public var storageWriteBufferBytes = 64 << 20
@@ -70,6 +73,16 @@ public struct BrokerProperties: Sendable {
             case "LogAppendTime": p.broker.logAppendTime = true
             default: throw Invalid(description: "log.message.timestamp.type must be CreateTime or LogAppendTime, not '\(v)'")
             }
+        },
+        "transaction.max.timeout.ms": {
+            $0.broker.transactions.maxTimeoutMs = try positive(int32($1, "transaction.max.timeout.ms"), "transaction.max.timeout.ms")
+        },
+        "transactional.id.expiration.ms": {
+            $0.broker.transactions.idExpirationMs = Int64(try positive(int32($1, "transactional.id.expiration.ms"), "transactional.id.expiration.ms"))
+        },
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms": {
+            $0.broker.transactionCleanupIntervalMs = try positive(int64($1, "transaction.abort.timed.out.transaction.cleanup.interval.ms"),
+                                                                  "transaction.abort.timed.out.transaction.cleanup.interval.ms")
         },
         "log.message.downconversion.enable": { $0.broker.downConversion = try bool($1, "log.message.downconversion.enable") },
         "log.retention.hours": { $0.retentionHours = try int64($1, "log.retention.hours") },
@@ -113,6 +126,7 @@ public struct BrokerProperties: Sendable {
             p.adminListener = (host.isEmpty ? "127.0.0.1" : host, port)
         },
         "admin.listener.allow.remote": { $0.adminAllowRemote = try bool($1, "admin.listener.allow.remote") },
+        "admin.console.writable": { $0.adminConsoleWritable = try bool($1, "admin.console.writable") },
         "weir.storage.write.buffer.bytes": {
             $0.storageWriteBufferBytes = Int(try positive(int64($1, "weir.storage.write.buffer.bytes"), "weir.storage.write.buffer.bytes"))
         },
@@ -202,6 +216,10 @@ public struct BrokerProperties: Sendable {
         broker.advertisedPort = Int32(advertised[0].port)
         try tls.validate(for: listeners)
         plainUsers = try sasl.validate(for: listeners)
+        // Accepted only where it has an effect: without the listener there is no console to open up.
+        if adminConsoleWritable && adminListener == nil {
+            throw Invalid(description: "admin.console.writable=true needs admin.listener (the console is served there)")
+        }
         if let admin = adminListener, !adminAllowRemote, !Self.isLoopback(admin.host) {
             throw Invalid(description: "admin.listener \(admin.host):\(admin.port) is not a loopback address; the admin "
                 + "API has no authentication yet: bind 127.0.0.1, or set admin.listener.allow.remote=true")
@@ -213,6 +231,18 @@ public struct BrokerProperties: Sendable {
         if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// An HTTP Host header (`host`, `host:port`, `[v6]:port`) naming a loopback address.
+    static func isLoopbackHostHeader(_ header: String) -> Bool {
+        var host = Substring(header)
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return false }
+            host = host[host.index(after: host.startIndex)..<close]
+        } else if let colon = host.lastIndex(of: ":") {
+            host = host[..<colon]
+        }
+        return isLoopback(String(host).lowercased())
     }
 
     public static var knownKeys: [String] {

@@ -35,7 +35,7 @@ public enum BrokerRuntime {
             offsets: store.offsets, logger: logger)
         let metadata = try RocksDBMetadataStore(store: store)
         let authorizer = Authorizer(store: properties.authorization.enabled ? metadata : nil, config: properties.authorization.rules)
-        let broker = Broker(config: config, store: store, groups: groups, io: io, metadata: metadata, authorizer: authorizer,
+        let broker = try Broker(config: config, store: store, groups: groups, io: io, metadata: metadata, authorizer: authorizer,
                             logger: logger)
         // Keys the fake SCRAM salts of unknown users: random, so they cannot be told from real ones.
         var random = SystemRandomNumberGenerator()
@@ -44,7 +44,7 @@ public enum BrokerRuntime {
         // The admin listener and its metrics exist only when admin.listener is set.
         let metrics = properties.adminListener.map { _ in
             BrokerMetrics(store: store, groups: groups, apiKeys: registry.advertised.map(\.apiKey),
-                          storageHealth: broker.storageHealth)
+                          storageHealth: broker.storageHealth, transactions: broker.transactions)
         }
         let dispatcher = RequestDispatcher(registry: registry, logger: logger,
                                            observer: metrics?.requests ?? NoRequestObserver())
@@ -68,17 +68,29 @@ public enum BrokerRuntime {
                                      logger: logger, onBound: bound)
             servers.append(server)
         }
+        // The console's rate sampler and record of the last retention pass, with the admin listener only.
+        let monitor = metrics.map { _ in ConsoleMonitor(traffic: broker.traffic) }
         var services: [any Service] = servers + [OffsetExpiry(groups: groups, config: config),
                                        ProducerExpiry(store: store, config: config, io: io, logger: logger),
+                                       TransactionHousekeeping(coordinator: broker.transactions, io: io,
+                                                               intervalMs: config.transactionCleanupIntervalMs, logger: logger),
                                        RetentionService(store: store, topics: broker.topics,
                                                         intervalMs: config.retentionCheckIntervalMs,
                                                         clock: broker.clock, logger: logger,
-                                                        onPass: { metrics?.retentionPassed(batches: $0.batches, bytes: $0.bytes) })]
-        if let (host, port) = properties.adminListener, let metrics {
+                                                        onPass: {
+                                                            metrics?.retentionPassed(batches: $0.batches, bytes: $0.bytes)
+                                                            monitor?.retentionPassed($0)
+                                                        })]
+        if let (host, port) = properties.adminListener, let metrics, let monitor {
+            let console = ConsoleAPI(brokerId: config.nodeId, config: config, store: store, topics: broker.topics,
+                                     groups: groups, monitor: monitor, io: io, writable: properties.adminConsoleWritable,
+                                     uptimeMs: { metrics.uptimeMs })
             let api = AdminAPI(brokerId: config.nodeId, store: store, metrics: metrics,
                                snapshots: try SnapshotRegistry(store: store), io: io,
-                               storageHealth: broker.storageHealth)
-            services.append(AdminServer(host: host, port: port, group: events, api: api, logger: logger))
+                               storageHealth: broker.storageHealth, console: console)
+            services.append(AdminServer(host: host, port: port, group: events, api: api,
+                                        loopbackHostOnly: !properties.adminAllowRemote, logger: logger))
+            services.append(monitor)
         }
         if let tls {
             services.append(CertificateReloader(source: tls, intervalMs: properties.tls.reloadCheckIntervalMs, logger: logger))
@@ -156,6 +168,31 @@ struct ProducerExpiry: Service {
                     if n > 0 { logger.info("expired idempotent producers", metadata: ["count": "\(n)"]) }
                 } catch {
                     logger.warning("producer expiry failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}
+
+/// Every transaction.abort.timed.out.transaction.cleanup.interval.ms, the transaction
+/// coordinator aborts transactions past their timeout, aborts hanging ones, and forgets ids
+/// unused for transactional.id.expiration.ms (`TransactionCoordinator.tick`), on the I/O pool.
+struct TransactionHousekeeping: Service {
+    let coordinator: TransactionCoordinator
+    let io: NIOThreadPool
+    let intervalMs: Int64
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(intervalMs))
+                let coordinator = self.coordinator
+                do {
+                    let done = try await io.runIfActive { coordinator.tick(nowMs: WallClock.system.nowMs()) }
+                    if done.expired > 0 { logger.info("expired transactional ids", metadata: ["count": "\(done.expired)"]) }
+                } catch {
+                    logger.warning("transaction housekeeping failed", metadata: ["error": "\(error)"])
                 }
             }
         }

@@ -30,6 +30,8 @@ import Glibc
 ///     weir_rocksdb_compaction_write_bytes_total                     counter (rocksdb.compact.write.bytes)
 ///     weir_data_dir_free_bytes                                      gauge (free space of log.dirs' file system)
 ///     weir_storage_failing                                          gauge (1 while storage writes fail, e.g. a full disk)
+///     weir_transactions_open                                        gauge (transactional ids with an Ongoing transaction)
+///     weir_transaction_oldest_open_seconds                          gauge (age of the oldest open transaction; 0 when none)
 ///
 /// Series of deleted partitions and of lag that is gone are removed at the next scrape.
 public final class BrokerMetrics: Sendable {
@@ -56,6 +58,9 @@ public final class BrokerMetrics: Sendable {
     private let compactionWriteBytes: CoreMetrics.Counter
     private let storageFailing: CoreMetrics.Gauge
     private let storageHealth: StorageHealth?
+    private let transactions: TransactionCoordinator?
+    private let transactionsOpen: CoreMetrics.Gauge
+    private let oldestTransaction: CoreMetrics.Gauge
 
     /// What the last scrape left: per-series gauges to update or remove, tickers already counted.
     private struct ScrapeState {
@@ -74,8 +79,10 @@ public final class BrokerMetrics: Sendable {
     private let state = Mutex(ScrapeState())
 
     /// - Parameter apiKeys: the APIs the dispatcher serves (`HandlerRegistry.advertised`).
-    public init(store: LogStore, groups: GroupCoordinator, apiKeys: [Int16], storageHealth: StorageHealth? = nil) {
+    public init(store: LogStore, groups: GroupCoordinator, apiKeys: [Int16], storageHealth: StorageHealth? = nil,
+                transactions: TransactionCoordinator? = nil) {
         self.storageHealth = storageHealth
+        self.transactions = transactions
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["weir_request_duration_seconds"] = RequestMetrics.durationBuckets
@@ -94,6 +101,8 @@ public final class BrokerMetrics: Sendable {
         pendingCompactionBytes = CoreMetrics.Gauge(label: "weir_rocksdb_pending_compaction_bytes", factory: factory)
         dataDirFreeBytes = CoreMetrics.Gauge(label: "weir_data_dir_free_bytes", factory: factory)
         storageFailing = CoreMetrics.Gauge(label: "weir_storage_failing", factory: factory)
+        transactionsOpen = CoreMetrics.Gauge(label: "weir_transactions_open", factory: factory)
+        oldestTransaction = CoreMetrics.Gauge(label: "weir_transaction_oldest_open_seconds", factory: factory)
         stallSeconds = CoreMetrics.FloatingPointCounter(label: "weir_rocksdb_write_stall_seconds_total", factory: factory)
         flushWriteBytes = CoreMetrics.Counter(label: "weir_rocksdb_flush_write_bytes_total", factory: factory)
         compactionWriteBytes = CoreMetrics.Counter(label: "weir_rocksdb_compaction_write_bytes_total", factory: factory)
@@ -123,6 +132,12 @@ public final class BrokerMetrics: Sendable {
         blockCacheBytes.record(store.blockCacheUsageBytes)
         if let free = Self.freeBytes(of: store.directory) { dataDirFreeBytes.record(free) }
         storageFailing.record(storageHealth?.failing == nil ? 0 : 1)
+        if let transactions {
+            let open = transactions.records().values.filter { $0.state == .ongoing && $0.startTimestampMs >= 0 }
+            let nowMs = WallClock.system.nowMs()
+            transactionsOpen.record(open.count)
+            oldestTransaction.record(open.map { Double(max(0, nowMs - $0.startTimestampMs)) / 1000 }.max() ?? 0)
+        }
         topicCount.record(store.topics().count)
         partitionCount.record(offsets.count)
         let factory = self.factory

@@ -46,6 +46,8 @@ struct RetentionService: Service {
         var compactedRecords = 0
         /// Stored bytes compaction freed (before − after of the batches it rewrote).
         var compactedBytes: Int64 = 0
+        /// How long the pass took (the console shows it).
+        var durationMs: Int64 = 0
     }
 
     func run() async throws {
@@ -86,6 +88,7 @@ struct RetentionService: Service {
         }
         let elapsed = started.duration(to: .now).components
         let ms = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+        totals.durationMs = ms
         if totals.partitions > 0 {
             logger.info("retention deleted records", metadata: [
                 "partitions": "\(totals.partitions)", "batches": "\(totals.batches)",

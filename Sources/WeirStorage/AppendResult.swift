@@ -31,10 +31,14 @@ public struct LogOffsets: Sendable, Equatable {
     public var logEndOffset: Int64
     /// Offsets below it are committed and visible to consumers.
     public var highWatermark: Int64
+    /// Offsets below it belong to no open transaction: what read_committed consumers may read.
+    /// The first offset of the oldest open transaction, else the high watermark.
+    public var lastStableOffset: Int64
 
-    public init(logStartOffset: Int64, logEndOffset: Int64, highWatermark: Int64) {
+    public init(logStartOffset: Int64, logEndOffset: Int64, highWatermark: Int64, lastStableOffset: Int64? = nil) {
         self.logStartOffset = logStartOffset
         self.logEndOffset = logEndOffset
         self.highWatermark = highWatermark
+        self.lastStableOffset = lastStableOffset ?? highWatermark
     }
 }

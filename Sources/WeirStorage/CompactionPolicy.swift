@@ -103,7 +103,8 @@ public struct CompactionPolicy: Sendable, Equatable {
         var dirtyBytes: Int64 = 0
         var oldest: Int64?
         for batch in dirty where batch.lastOffset >= first {
-            guard batch.lastOffset < offsets.highWatermark, !tooNew(batch, nowMs: nowMs) else { break }
+            // Never past the last stable offset: an open transaction may still abort.
+            guard batch.lastOffset < offsets.lastStableOffset, !tooNew(batch, nowMs: nowMs) else { break }
             end = batch.lastOffset + 1
             dirtyBytes += Int64(batch.bytes)
             oldest = oldest ?? batch.maxTimestamp

@@ -13,6 +13,8 @@ import Synchronization
 ///     catalog                            topics and log start offsets (see `TopicCatalog`)
 ///     offsets                            committed consumer offsets (see `OffsetStore`)
 ///     producers                          idempotent producers' state (see `ProducerStateStore`)
+///     aborted-txns                       aborted transactions per partition (`AbortedTransactionIndex`)
+///     transactions                       the transaction coordinator's state (`TransactionStore`)
 ///     scram                              SCRAM credentials (see `RocksDBMetadataStore`)
 ///     acls                               ACLs (see `RocksDBMetadataStore`)
 ///     log/<topic id base64url>/<p>       one per partition (see `PartitionLog`)
@@ -39,6 +41,9 @@ public final class LogStore: Sendable {
     /// Producer ids for InitProducerId.
     public let producerIds: ProducerIdAllocator
     let producers: ProducerStateStore
+    let abortedIndex: AbortedTransactionIndex
+    /// The transaction coordinator's state (see `TransactionStore`).
+    public let transactions: TransactionStore
     let db: RocksDB
     private let logger: Logger
     private let partitionOptions: RocksDBOptions
@@ -52,7 +57,7 @@ public final class LogStore: Sendable {
 
     private init(directory: String, options: StorageOptions, db: RocksDB, catalog: TopicCatalog,
                  offsets: OffsetStore, producerIds: ProducerIdAllocator, producers: ProducerStateStore,
-                 partitionOptions: RocksDBOptions, databaseOptions: RocksDBOptions, cache: BlockCache, logger: Logger) {
+                 abortedIndex: AbortedTransactionIndex, transactions: TransactionStore, partitionOptions: RocksDBOptions, databaseOptions: RocksDBOptions, cache: BlockCache, logger: Logger) {
         self.directory = directory
         self.options = options
         self.db = db
@@ -60,6 +65,8 @@ public final class LogStore: Sendable {
         self.offsets = offsets
         self.producerIds = producerIds
         self.producers = producers
+        self.abortedIndex = abortedIndex
+        self.transactions = transactions
         self.partitionOptions = partitionOptions
         self.databaseOptions = databaseOptions
         self.cache = cache
@@ -79,6 +86,8 @@ public final class LogStore: Sendable {
             (TopicCatalog.columnFamilyName, metadataOptions),
             (OffsetStore.columnFamilyName, metadataOptions),
             (ProducerStateStore.columnFamilyName, metadataOptions),
+            (AbortedTransactionIndex.columnFamilyName, metadataOptions),
+            (TransactionStore.columnFamilyName, metadataOptions),
             (RocksDBMetadataStore.scramColumnFamilyName, metadataOptions),
             (RocksDBMetadataStore.aclsColumnFamilyName, metadataOptions),
         ]
@@ -89,13 +98,17 @@ public final class LogStore: Sendable {
         do {
             guard let catalogCF = db.columnFamily(named: TopicCatalog.columnFamilyName),
                   let offsetsCF = db.columnFamily(named: OffsetStore.columnFamilyName),
-                  let producersCF = db.columnFamily(named: ProducerStateStore.columnFamilyName)
+                  let producersCF = db.columnFamily(named: ProducerStateStore.columnFamilyName),
+                  let abortedCF = db.columnFamily(named: AbortedTransactionIndex.columnFamilyName),
+                  let transactionsCF = db.columnFamily(named: TransactionStore.columnFamilyName)
             else { throw StorageError.rocksDB("metadata column families missing after open") }
             let store = LogStore(directory: directory, options: options, db: db,
                                  catalog: TopicCatalog(db: db, cf: catalogCF),
                                  offsets: OffsetStore(db: db, cf: offsetsCF, sync: options.syncEveryWrite),
                                  producerIds: try ProducerIdAllocator(db: db, catalog: catalogCF),
                                  producers: ProducerStateStore(db: db, cf: producersCF),
+                                 abortedIndex: AbortedTransactionIndex(db: db, cf: abortedCF),
+                                 transactions: TransactionStore(db: db, cf: transactionsCF, sync: options.syncEveryWrite),
                                  partitionOptions: partitionOptions, databaseOptions: dbOptions, cache: cache,
                                  logger: logger)
             try store.recover()
@@ -162,7 +175,8 @@ public final class LogStore: Sendable {
 
     private func makeLog(_ record: TopicRecord, _ partition: Int32, _ cf: ColumnFamily) throws -> PartitionLog {
         try PartitionLog(topicPartition: TopicPartition(record.name, partition), topicId: record.id, db: db,
-                         cf: cf, catalog: catalog, producerStore: producers, syncEveryWrite: options.syncEveryWrite)
+                         cf: cf, catalog: catalog, producerStore: producers, abortedIndex: abortedIndex,
+                         syncEveryWrite: options.syncEveryWrite)
     }
 
     // MARK: Lookups (in memory)
@@ -220,6 +234,7 @@ public final class LogStore: Sendable {
             try catalog.deleteTopic(named: name, in: batch)
             try catalog.deleteLogStartOffsets(topicId: topic.record.id, in: batch)
             try producers.deleteTopic(topic.record.id, in: batch)
+            try abortedIndex.deleteTopic(topic.record.id, in: batch)
             try offsets.deleteTopic(name, in: batch)
             try db.write(batch, sync: true)
             openTopics.withLock { $0[name] = nil }

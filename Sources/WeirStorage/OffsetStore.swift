@@ -31,11 +31,16 @@ public final class OffsetStore: Sendable {
     /// Stores all of `offsets` for `group` atomically (one write).
     public func commit(group: String, offsets: [TopicPartition: CommittedOffset]) throws {
         let batch = WriteBatch()
+        try commit(group: group, offsets: offsets, in: batch)
+        try db.write(batch, sync: sync)
+    }
+
+    /// Adds the commit to `batch` (a transaction's offsets, written with its end).
+    func commit(group: String, offsets: [TopicPartition: CommittedOffset], in batch: WriteBatch) throws {
         let prefix = try Self.groupPrefix(group)
         for (tp, committed) in offsets {
             try batch.put(cf, key: Self.key(prefix: prefix, tp), value: Self.encode(committed))
         }
-        try db.write(batch, sync: sync)
     }
 
     /// The committed offsets of `group` for `partitions` (those without a commit are absent),

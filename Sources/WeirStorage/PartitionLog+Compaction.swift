@@ -93,10 +93,19 @@ extension PartitionLog {
         guard let decision = policy.decide(dirty: dirty, checkpoint: checkpoint, offsets: current, nowMs: nowMs) else {
             return nil
         }
+        // Aborted transactions' records go (Kafka's cleaner removes them too) and never shadow
+        // a committed record of the same key.
+        let aborted = try abortedTransactions(from: current.logStartOffset, upTo: decision.cleanableEnd)
+        let isAborted: (RecordBatchHeader) -> Bool = { h in
+            h.isTransactional && !h.isControl && aborted.contains {
+                $0.producerId == h.producerId && h.baseOffset >= $0.firstOffset && h.baseOffset < $0.lastOffset
+            }
+        }
         let latest = try latestOffsets(from: decision.firstDirty, to: decision.cleanableEnd,
-                                       maxDecompressedSize: maxDecompressedSize)
+                                       maxDecompressedSize: maxDecompressedSize, skipping: isAborted)
         var plan = CompactionPlan(policy: policy, checkpoint: checkpoint, latest: latest, nowMs: nowMs,
-                                  producers: { [self] in producerState($0)?.batches.last?.baseOffset })
+                                  producers: { [self] in producerState($0)?.batches.last?.baseOffset },
+                                  aborted: isAborted)
         var outcome = CompactionOutcome(decision: decision, cleanedUpTo: max(decision.cleanableEnd, checkpoint.cleanedUpTo))
         var cursor: Int64? = nil
         var changed: ClosedRange<Int64>?
@@ -136,14 +145,15 @@ extension PartitionLog {
 
     /// Pass 1: the offset of the latest record of each key among the batches holding
     /// [from, to) (an iterator, no lock, block cache untouched).
-    func latestOffsets(from: Int64, to end: Int64, maxDecompressedSize: Int) throws -> [[UInt8]: Int64] {
+    func latestOffsets(from: Int64, to end: Int64, maxDecompressedSize: Int,
+                       skipping aborted: (RecordBatchHeader) -> Bool = { _ in false }) throws -> [[UInt8]: Int64] {
         guard end > from else { return [:] }
         return try db.withIterator(cf, upperBound: Array(OffsetKey(end)), fillCache: false) { it in
             try it.seekToBatch(containing: from)
             var latest: [[UInt8]: Int64] = [:]
             while it.isValid {
                 let batch = try Self.decode(it, maxDecompressedSize: maxDecompressedSize)
-                if !batch.header.isControl {
+                if !batch.header.isControl && !aborted(batch.header) {
                     for entry in batch where entry.offset >= from {
                         if let key = entry.key { latest[Array(key.readableBytesView)] = entry.offset }
                     }
@@ -256,6 +266,8 @@ struct CompactionPlan {
     let nowMs: Int64
     /// A producer's last batch's base offset (nil when unknown).
     let producers: (Int64) -> Int64?
+    /// Whether a batch belongs to an aborted transaction (all its records go).
+    let aborted: (RecordBatchHeader) -> Bool
     /// Stored bytes of the batches below the cleanable end, as they will be.
     var cleanBytes: Int64 = 0
     var keptTombstones: [Int64] = []
@@ -263,7 +275,8 @@ struct CompactionPlan {
     private var run: [(header: RecordBatchHeader, crc: UInt32, size: Int, removed: Int)] = []
 
     init(policy: CompactionPolicy, checkpoint: CleanerCheckpoint, latest: [[UInt8]: Int64], nowMs: Int64,
-         producers: @escaping (Int64) -> Int64?) {
+         producers: @escaping (Int64) -> Int64?, aborted: @escaping (RecordBatchHeader) -> Bool = { _ in false }) {
+        self.aborted = aborted
         self.policy = policy
         self.checkpoint = checkpoint
         self.latest = latest
@@ -284,7 +297,7 @@ struct CompactionPlan {
         }
         var kept: [Record] = []
         kept.reserveCapacity(batch.records.count)
-        for (i, record) in batch.records.enumerated() {
+        for (i, record) in batch.records.enumerated() where !aborted(h) {
             let offset = h.baseOffset &+ Int64(record.offsetDelta)
             let keeps = policy.keeps(offset: offset, hasKey: record.key != nil, isTombstone: record.value == nil,
                                      latestOffsetForKey: record.key.flatMap { latest[Array($0.readableBytesView)] },

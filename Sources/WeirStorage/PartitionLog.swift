@@ -31,6 +31,7 @@ public final class PartitionLog: Sendable {
     let cf: ColumnFamily
     let catalog: TopicCatalog
     let producerStore: ProducerStateStore
+    let abortedIndex: AbortedTransactionIndex
     /// fsync the WAL on every write, whatever the caller asks.
     let syncEveryWrite: Bool
 
@@ -41,6 +42,14 @@ public final class PartitionLog: Sendable {
         var watermark: Int64
         /// Idempotent producers' state on this partition, by producer id; as stored.
         var producers: [Int64: ProducerState]
+        /// Open transactions on this partition: producer id → first offset (the producers'
+        /// `currentTxnFirstOffset`, gathered so the last stable offset is cheap to find).
+        var openTransactions: [Int64: Int64]
+
+        /// The first offset of the oldest open transaction, else the high watermark.
+        var lastStable: Int64 {
+            min(openTransactions.values.min() ?? watermark, watermark)
+        }
     }
 
     let state: Mutex<State>
@@ -51,13 +60,15 @@ public final class PartitionLog: Sendable {
     }
 
     init(topicPartition: TopicPartition, topicId: KafkaUUID, db: RocksDB, cf: ColumnFamily,
-         catalog: TopicCatalog, producerStore: ProducerStateStore, syncEveryWrite: Bool) throws {
+         catalog: TopicCatalog, producerStore: ProducerStateStore, abortedIndex: AbortedTransactionIndex,
+         syncEveryWrite: Bool) throws {
         self.topicPartition = topicPartition
         self.topicId = topicId
         self.db = db
         self.cf = cf
         self.catalog = catalog
         self.producerStore = producerStore
+        self.abortedIndex = abortedIndex
         self.syncEveryWrite = syncEveryWrite
         let producers = try producerStore.load(topicId: topicId, partition: topicPartition.partition)
         // Recovery: the persisted start (or the first batch) and the end after the last batch.
@@ -78,13 +89,16 @@ public final class PartitionLog: Sendable {
         }
         let start = persistedStart ?? first ?? 0
         let end = max(next ?? start, start)
-        state = Mutex(State(start: start, end: end, watermark: end, producers: producers))
+        let open = producers.compactMapValues(\.currentTxnFirstOffset)
+        state = Mutex(State(start: start, end: end, watermark: end, producers: producers, openTransactions: open))
     }
 
     // MARK: Offsets
 
     public var offsets: LogOffsets {
-        state.withLock { LogOffsets(logStartOffset: $0.start, logEndOffset: $0.end, highWatermark: $0.watermark) }
+        state.withLock {
+            LogOffsets(logStartOffset: $0.start, logEndOffset: $0.end, highWatermark: $0.watermark, lastStableOffset: $0.lastStable)
+        }
     }
 
     public var logStartOffset: Int64 { state.withLock { $0.start } }
@@ -93,6 +107,8 @@ public final class PartitionLog: Sendable {
     /// Offsets below it are visible to consumers. On a single broker it follows the log end
     /// offset after each append; with replication it will trail it until followers catch up.
     public var highWatermark: Int64 { state.withLock { $0.watermark } }
+    /// Offsets below it are in no open transaction (read_committed's limit).
+    public var lastStableOffset: Int64 { state.withLock { $0.lastStable } }
 
     // MARK: Append
 
@@ -157,6 +173,8 @@ public final class PartitionLog: Sendable {
                         firstSequence: h.baseSequence,
                         lastSequence: ProducerState.lastSequence(first: h.baseSequence, lastOffsetDelta: h.lastOffsetDelta),
                         baseOffset: base, lastOffset: last, maxTimestamp: logAppendTime ?? h.maxTimestamp))
+                    // A transaction's first batch here holds the last stable offset back until its marker.
+                    if h.isTransactional && producer.currentTxnFirstOffset == nil { producer.currentTxnFirstOffset = base }
                     updated[h.producerId] = producer
                 }
                 next = last + 1
@@ -173,6 +191,9 @@ public final class PartitionLog: Sendable {
             // separately, from follower fetch positions.
             s.watermark = next
             s.producers.merge(updated) { _, new in new }
+            for (producerId, producer) in updated {
+                if let first = producer.currentTxnFirstOffset { s.openTransactions[producerId] = first }
+            }
             return AppendResult(baseOffset: first, lastOffset: next - 1,
                                 logAppendTime: logAppendTime ?? -1, logStartOffset: s.start)
         }
@@ -219,6 +240,8 @@ public final class PartitionLog: Sendable {
     public func expireProducers(nowMs: Int64, expirationMs: Int64) throws -> Int {
         try state.withLock { s in
             let expired = s.producers.filter { _, producer in
+                // An open transaction keeps its producer (the coordinator ends or times it out).
+                guard producer.currentTxnFirstOffset == nil else { return false }
                 let newest = producer.batches.last?.maxTimestamp ?? Int64.min
                 return nowMs - newest >= expirationMs
             }.map(\.key)
@@ -249,15 +272,17 @@ public final class PartitionLog: Sendable {
     /// - Returns: the number of bytes appended (0 at the high watermark).
     /// - Throws: `StorageError.offsetOutOfRange` when `offset` is outside
     ///   [logStartOffset, logEndOffset].
-    public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool = true,
+    /// `committedOnly` (read_committed): up to the last stable offset instead.
+    public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool = true, committedOnly: Bool = false,
                      into buffer: inout ByteBuffer) throws -> Int {
         let current = offsets
         guard offset >= current.logStartOffset, offset <= current.logEndOffset else {
             throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: current.logStartOffset,
                                                 logEndOffset: current.logEndOffset)
         }
-        guard offset < current.highWatermark else { return 0 }
-        let total = try db.withIterator(cf, upperBound: Array(OffsetKey(current.highWatermark))) { it -> Int? in
+        let bound = committedOnly ? current.lastStableOffset : current.highWatermark
+        guard offset < bound else { return 0 }
+        let total = try db.withIterator(cf, upperBound: Array(OffsetKey(bound))) { it -> Int? in
             try it.seekToBatch(containing: offset)
             // The log is dense from its start, so only a concurrent deleteRecords (after our
             // offsets snapshot, before the iterator's) can leave no batch holding `offset`.
@@ -367,6 +392,7 @@ public final class PartitionLog: Sendable {
             let writeBatch = WriteBatch()
             try writeBatch.deleteRange(cf, from: OffsetKey(0), to: OffsetKey(keep))
             try catalog.setLogStartOffset(offset, topicId: topicId, partition: topicPartition.partition, in: writeBatch)
+            try abortedIndex.deleteBelow(offset, topicId: topicId, partition: topicPartition.partition, in: writeBatch)
             try db.write(writeBatch, sync: syncEveryWrite)
             s.start = offset
             return offset

@@ -37,10 +37,23 @@ public struct ProducerState: Sendable, Equatable {
     public private(set) var epoch: Int16
     /// Oldest first; at most `retainedBatches`, all of `epoch`.
     public private(set) var batches: [ProducerBatchMetadata]
+    /// The offset of this producer's first batch in its open transaction on this partition, nil
+    /// when none is open (Kafka's ProducerStateEntry.currentTxnFirstOffset): what holds the
+    /// partition's last stable offset back, until the transaction's marker is written.
+    public var currentTxnFirstOffset: Int64?
 
-    public init(epoch: Int16, batches: [ProducerBatchMetadata] = []) {
+    public init(epoch: Int16, batches: [ProducerBatchMetadata] = [], currentTxnFirstOffset: Int64? = nil) {
         self.epoch = epoch
         self.batches = Array(batches.suffix(Self.retainedBatches))
+        self.currentTxnFirstOffset = currentTxnFirstOffset
+    }
+
+    /// A newer epoch from a transaction marker (the coordinator bumped it to fence an old
+    /// instance): sequences restart, so the cached batches go.
+    public mutating func fence(to newEpoch: Int16) {
+        guard newEpoch > epoch else { return }
+        epoch = newEpoch
+        batches.removeAll()
     }
 
     /// What to do with a batch, decided before any offset is assigned.

@@ -9,10 +9,11 @@ import KafkaProtocol
 ///
 ///     key    topic id (16 bytes, the UUID's big-endian bytes) + partition Int32 BE
 ///            + producer id Int64 BE                                             (28 bytes)
-///     value  format byte 0, producer epoch Int16 BE, batch count UInt8 (0…5), then per
+///     value  format byte 0 or 1, producer epoch Int16 BE, batch count UInt8 (0…5), then per
 ///            batch, oldest first, 32 bytes: firstSequence Int32 BE, lastSequence Int32 BE,
 ///            baseOffset Int64 BE, lastOffset Int64 BE, maxTimestamp Int64 BE
-///            (4 + 32 × count bytes)
+///            (4 + 32 × count bytes); format 1 only (a transaction is open on the partition):
+///            then currentTxnFirstOffset Int64 BE (8 more bytes)
 ///
 /// A partition's producers are one contiguous key range (topic id + partition), loaded by one
 /// prefix scan when its log opens; a topic's are one range too, deleted with one range
@@ -106,8 +107,8 @@ public final class ProducerStateStore: Sendable {
     }
 
     static func encode(_ state: ProducerState) -> [UInt8] {
-        var value: [UInt8] = [0]
-        value.reserveCapacity(4 + batchSize * state.batches.count)
+        var value: [UInt8] = [state.currentTxnFirstOffset == nil ? 0 : 1]
+        value.reserveCapacity(12 + batchSize * state.batches.count)
         value.appendBigEndian(state.epoch)
         value.append(UInt8(state.batches.count))
         for b in state.batches {
@@ -117,15 +118,17 @@ public final class ProducerStateStore: Sendable {
             value.appendBigEndian(b.lastOffset)
             value.appendBigEndian(b.maxTimestamp)
         }
+        if let first = state.currentTxnFirstOffset { value.appendBigEndian(first) }
         return value
     }
 
     static func decode(_ value: UnsafeRawBufferPointer, producerId: Int64) throws -> ProducerState {
-        guard value.count >= 4, value[0] == 0, let epoch = value.bigEndian(Int16.self, at: 1) else {
+        guard value.count >= 4, value[0] <= 1, let epoch = value.bigEndian(Int16.self, at: 1) else {
             throw StorageError.corrupt("producer \(producerId) state of \(value.count) bytes")
         }
         let count = Int(value[3])
-        guard count <= ProducerState.retainedBatches, value.count == 4 + batchSize * count else {
+        let txnBytes = value[0] == 1 ? 8 : 0
+        guard count <= ProducerState.retainedBatches, value.count == 4 + batchSize * count + txnBytes else {
             throw StorageError.corrupt("producer \(producerId) state of \(value.count) bytes claims \(count) batches")
         }
         var batches: [ProducerBatchMetadata] = []
@@ -143,6 +146,7 @@ public final class ProducerStateStore: Sendable {
             batches.append(ProducerBatchMetadata(firstSequence: first, lastSequence: last, baseOffset: base,
                                                  lastOffset: lastOffset, maxTimestamp: maxTimestamp))
         }
-        return ProducerState(epoch: epoch, batches: batches)
+        let txnFirst = txnBytes == 0 ? nil : value.bigEndian(Int64.self, at: 4 + batchSize * count)
+        return ProducerState(epoch: epoch, batches: batches, currentTxnFirstOffset: txnFirst)
     }
 }

@@ -11,6 +11,8 @@ struct ConsumePlan {
     var group: String?
     var maxMessages: Int?
     var timeoutMs: Int?
+    /// --isolation-level read_committed (or isolation.level in --consumer-property).
+    var readCommitted = false
 }
 
 /// The fetch-print-commit loop of one console-consumer run.
@@ -39,6 +41,7 @@ struct ConsoleConsumerSession {
         case .none: options.reset = .none
         case .latest, .offset: options.reset = .latest
         }
+        options.readCommitted = plan.readCommitted
         if let timeout = plan.timeoutMs { options.maxWaitMs = Int32(clamping: max(10, min(500, timeout))) }
         let consumer = Consumer(client: client, options: options)
         var membership: ConsumerGroupMembership?

@@ -47,7 +47,10 @@ struct ConsoleConsumerCommand: AsyncParsableCommand {
     @Option(name: .customLong("property"), help: "Formatter properties: print.key, print.value, print.offset, print.partition, print.timestamp, print.headers, key.separator, line.separator, headers.separator, headers.key.separator, null.literal (repeatable).")
     var properties: [String] = []
 
-    @Option(name: .customLong("consumer-property"), help: "Consumer settings key=value: group.id, auto.offset.reset (repeatable).")
+    @Option(name: .customLong("isolation-level"), help: "read_committed to skip aborted transactions' records and stop at the last stable offset (default read_uncommitted).")
+    var isolationLevel: String?
+
+    @Option(name: .customLong("consumer-property"), help: "Consumer settings key=value: group.id, auto.offset.reset, isolation.level (repeatable).")
     var consumerProperties: [String] = []
 
     func run() async throws {
@@ -102,7 +105,12 @@ struct ConsoleConsumerCommand: AsyncParsableCommand {
                 start = .offset(value)
             }
         }
+        let isolation = isolationLevel ?? settings["isolation.level"] ?? "read_uncommitted"
+        guard isolation == "read_committed" || isolation == "read_uncommitted" else {
+            throw CLIError("isolation level must be read_committed or read_uncommitted, not '\(isolation)'")
+        }
         return ConsumePlan(topic: topic, partition: partition, start: start, group: groupId,
-                           maxMessages: maxMessages, timeoutMs: timeoutMs.flatMap { $0 < 0 ? nil : min($0, 1 << 40) })
+                           maxMessages: maxMessages, timeoutMs: timeoutMs.flatMap { $0 < 0 ? nil : min($0, 1 << 40) },
+                           readCommitted: isolation == "read_committed")
     }
 }

@@ -18,6 +18,7 @@ struct Weir: AsyncParsableCommand {
             DeleteRecordsCommand.self,
             LogCommand.self,
             SnapshotCommand.self,
+            TransactionsCommand.self,
         ]
     )
 }

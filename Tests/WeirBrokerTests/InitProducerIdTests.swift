@@ -16,7 +16,7 @@ import WeirStorage
         let io = NIOThreadPool(numberOfThreads: 1)
         io.start()
         let groups = GroupCoordinator(config: GroupTest.noDelay, offsets: store.offsets, logger: GroupTest.logger)
-        let broker = Broker(config: BrokerConfig(), store: store, groups: groups, io: io, logger: GroupTest.logger)
+        let broker = try Broker(config: BrokerConfig(), store: store, groups: groups, io: io, logger: GroupTest.logger)
         do {
             try await body(broker)
         } catch {
@@ -34,7 +34,7 @@ import WeirStorage
                                producerId: Int64 = -1, epoch: Int16 = -1) async throws -> InitProducerIdResponse {
         let request = InitProducerIdRequest(transactionalId: transactionalId, transactionTimeoutMs: 60_000,
                                             producerId: producerId, producerEpoch: epoch)
-        return try #require(try await InitProducerIdHandler(producerIds: broker.store.producerIds, io: broker.io, logger: GroupTest.logger).handle(request, context: context(version)))
+        return try #require(try await InitProducerIdHandler(producerIds: broker.store.producerIds, transactions: broker.transactions, io: broker.io, clock: broker.clock, logger: GroupTest.logger).handle(request, context: context(version)))
     }
 
     @Test func newProducersGetFreshIdsWithEpochZero() async throws {
@@ -59,16 +59,20 @@ import WeirStorage
         }
     }
 
-    @Test func malformedAndTransactionalRequestsFail() async throws {
+    @Test func malformedRequestsFailAndTransactionalIdsGetTheirProducer() async throws {
         try await Self.withBroker { (broker: Broker) async throws in
             let invalid = InitProducerIdResponse(errorCode: ErrorCode.invalidRequest.rawValue, producerId: -1, producerEpoch: -1)
             #expect(try await Self.initId(broker, producerId: -1, epoch: 0) == invalid)
             #expect(try await Self.initId(broker, producerId: 0, epoch: -1) == invalid)
             #expect(try await Self.initId(broker, transactionalId: "") == invalid)
-            #expect(try await Self.initId(broker, version: 1, transactionalId: "tx-1")
-                    == InitProducerIdResponse(errorCode: 53, producerId: -1, producerEpoch: -1))
             // None of these consumed an id.
             #expect(try await Self.initId(broker).producerId == 0)
+            // A transactional id keeps its producer id; each init bumps the epoch (fencing the last).
+            #expect(try await Self.initId(broker, version: 1, transactionalId: "tx-1") == InitProducerIdResponse(producerId: 1, producerEpoch: 0))
+            #expect(try await Self.initId(broker, version: 1, transactionalId: "tx-1") == InitProducerIdResponse(producerId: 1, producerEpoch: 1))
+            // KIP-360: a client naming an epoch that is not the current one was fenced.
+            #expect(try await Self.initId(broker, version: 3, transactionalId: "tx-1", producerId: 1, epoch: 0)
+                    == InitProducerIdResponse(errorCode: ErrorCode.producerFenced.rawValue, producerId: -1, producerEpoch: -1))
         }
     }
 
@@ -78,7 +82,7 @@ import WeirStorage
             let id = try await Self.initId(broker).producerId
             let handler = ProduceHandler(store: broker.store, topics: broker.topics, waiters: AppendWaiters(), io: broker.io,
                                          clock: .fixed(1_700_000_000_000), health: StorageHealth(logger: GroupTest.logger),
-                                         logger: GroupTest.logger, fsyncEachAppend: false)
+                                         transactions: broker.transactions, logger: GroupTest.logger, fsyncEachAppend: false)
 
             func produce(_ batches: [ByteBuffer]) async throws -> ProduceResponse.PartitionProduceResponse {
                 var records = ByteBuffer()

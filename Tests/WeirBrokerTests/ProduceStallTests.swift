@@ -70,7 +70,9 @@ import Testing
             let handler = ProduceHandler(
                 store: store, topics: TopicManager(store: store, config: BrokerConfig(), logger: Self.logger),
                 waiters: AppendWaiters(), io: IOPool(pool), clock: .fixed(1_700_000_000_000),
-                health: StorageHealth(logger: Self.logger), logger: Self.logger, fsyncEachAppend: false)
+                health: StorageHealth(logger: Self.logger),
+                transactions: try TransactionCoordinator(store: store, config: TransactionConfig(), logger: Self.logger),
+                logger: Self.logger, fsyncEachAppend: false)
             let request = ProduceRequest(acks: -1, timeoutMs: 1_000, topicData: [
                 .init(name: "t", partitionData: [.init(index: 0, records: try Self.records("during stall"))]),
             ])

@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import WeirBroker
-import WeirServer
+@testable import WeirServer
 import WeirStorage
 
 /// A `TestBroker` with the admin listener on an ephemeral loopback port, as `BrokerRuntime`
@@ -12,28 +12,36 @@ import WeirStorage
 struct AdminFixture {
     let broker: TestBroker
     let metrics: BrokerMetrics
+    let monitor: ConsoleMonitor
     let server: AdminServer
     let task: Task<Void, any Error>
     let port: Int
 
-    static func with(_ body: (AdminFixture) async throws -> Void) async throws {
+    /// - Parameter writable: `admin.console.writable`.
+    static func with(writable: Bool = false, loopbackHostOnly: Bool = true,
+                     _ body: (AdminFixture) async throws -> Void) async throws {
         try await TestBroker.with { b in
             var logger = Logger(label: "test-admin")
             logger.logLevel = .warning
             let metrics = BrokerMetrics(store: b.store, groups: b.broker.groups,
                                         apiKeys: b.broker.makeRegistry().advertised.map(\.apiKey))
+            let monitor = ConsoleMonitor(traffic: b.broker.traffic)
+            let console = ConsoleAPI(brokerId: 1, config: b.broker.config, store: b.store, topics: b.broker.topics,
+                                     groups: b.broker.groups, monitor: monitor, io: b.io, writable: writable,
+                                     uptimeMs: { metrics.uptimeMs })
             let api = AdminAPI(brokerId: 1, store: b.store, metrics: metrics,
-                               snapshots: try SnapshotRegistry(store: b.store), io: b.io)
+                               snapshots: try SnapshotRegistry(store: b.store), io: b.io, console: console)
             let bound = AsyncStream<Int>.makeStream()
             let server = AdminServer(host: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton,
-                                     api: api, logger: logger, onBound: { bound.continuation.yield($0) })
+                                     api: api, loopbackHostOnly: loopbackHostOnly, logger: logger,
+                                     onBound: { bound.continuation.yield($0) })
             let task = Task { try await server.run() }
             var port = 0
             for await p in bound.stream {
                 port = p
                 break
             }
-            let fixture = AdminFixture(broker: b, metrics: metrics, server: server, task: task, port: port)
+            let fixture = AdminFixture(broker: b, metrics: metrics, monitor: monitor, server: server, task: task, port: port)
             do {
                 try await body(fixture)
             } catch {
@@ -46,8 +54,10 @@ struct AdminFixture {
         }
     }
 
-    func request(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws -> AdminHTTPReply {
-        try await AdminHTTPReply.send(port: port, method: method, path: path, body: body)
+    func request(_ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String = "application/json",
+                 host: String? = nil) async throws -> AdminHTTPReply {
+        try await AdminHTTPReply.send(port: port, method: method, path: path, body: body, contentType: contentType,
+                                      host: host)
     }
 }
 
@@ -67,7 +77,8 @@ struct AdminHTTPReply {
         }
     }
 
-    static func send(port: Int, method: HTTPMethod, path: String, body: String?) async throws -> AdminHTTPReply {
+    static func send(port: Int, method: HTTPMethod, path: String, body: String?,
+                     contentType: String = "application/json", host: String? = nil) async throws -> AdminHTTPReply {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -76,9 +87,9 @@ struct AdminHTTPReply {
                 }
             }
         return try await channel.executeThenClose { inbound, outbound in
-            var headers = HTTPHeaders([("Host", "127.0.0.1:\(port)")])
+            var headers = HTTPHeaders([("Host", host ?? "127.0.0.1:\(port)")])
             if let body {
-                headers.add(name: "Content-Type", value: "application/json")
+                headers.add(name: "Content-Type", value: contentType)
                 headers.add(name: "Content-Length", value: "\(body.utf8.count)")
             }
             try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)))

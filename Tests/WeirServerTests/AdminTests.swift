@@ -20,7 +20,7 @@ import WeirStorage
         #expect(AdminRoute.match(method: .DELETE, uri: "/v1/snapshots") == .methodNotAllowed(allow: "GET, POST"))
         #expect(AdminRoute.match(method: .POST, uri: "/health") == .methodNotAllowed(allow: "GET"))
         #expect(AdminRoute.match(method: .GET, uri: "/health/") == .notFound)
-        #expect(AdminRoute.match(method: .GET, uri: "/") == .notFound)
+        #expect(AdminRoute.match(method: .GET, uri: "/") == .consoleAsset(.page))
     }
 
     @Test func healthAnswersOkWithTheBrokersCounts() async throws {

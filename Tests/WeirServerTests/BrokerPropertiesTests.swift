@@ -57,3 +57,14 @@ import WeirServer
         #expect(throws: BrokerProperties.Invalid.self) { try BrokerProperties(text: "just a line") }
     }
 }
+
+@Suite struct ConsolePropertiesTests {
+    @Test func consoleWritableDefaultsOffAndNeedsTheAdminListener() throws {
+        #expect(try BrokerProperties(text: "admin.listener=127.0.0.1:9644").adminConsoleWritable == false)
+        #expect(try BrokerProperties(text: "admin.listener=127.0.0.1:9644\nadmin.console.writable=true").adminConsoleWritable)
+        #expect(throws: BrokerProperties.Invalid.self) { try BrokerProperties(text: "admin.console.writable=true") }
+        #expect(throws: BrokerProperties.Invalid.self) {
+            try BrokerProperties(text: "admin.listener=127.0.0.1:9644\nadmin.console.writable=yes")
+        }
+    }
+}

@@ -32,7 +32,7 @@ final class TestBroker: Sendable {
             config: GroupConfig(initialRebalanceDelayMs: 0, minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
                                 maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs),
             offsets: store.offsets, logger: logger)
-        let broker = Broker(config: config, store: store, groups: groups, io: io, logger: logger)
+        let broker = try Broker(config: config, store: store, groups: groups, io: io, logger: logger)
         let bound = AsyncStream<Int>.makeStream()
         let server = KafkaServer(host: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton,
                                  dispatcher: RequestDispatcher(registry: broker.makeRegistry(), logger: logger),

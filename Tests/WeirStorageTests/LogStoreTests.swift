@@ -142,7 +142,8 @@ import Testing
             store.close()
             let listed = try RocksDB.listColumnFamilies(path: dir + "/db", options: RocksDBOptions())
             #expect(Set(listed) == ["default", TopicCatalog.columnFamilyName, OffsetStore.columnFamilyName,
-                                   ProducerStateStore.columnFamilyName, RocksDBMetadataStore.scramColumnFamilyName,
+                                   ProducerStateStore.columnFamilyName, AbortedTransactionIndex.columnFamilyName,
+                                   TransactionStore.columnFamilyName, RocksDBMetadataStore.scramColumnFamilyName,
                                    RocksDBMetadataStore.aclsColumnFamilyName, t0])
         }
     }

@@ -29,6 +29,9 @@ APIS = [
     "DeleteRecords", "InitProducerId", "OffsetForLeaderEpoch", "DescribeConfigs",
     "AlterConfigs", "SaslAuthenticate", "CreatePartitions", "DeleteGroups",
     "IncrementalAlterConfigs", "OffsetDelete", "DescribeCluster", "DescribeProducers", "DescribeLogDirs",
+    # Transactions (KIP-98) and their admin APIs (KIP-664).
+    "AddPartitionsToTxn", "AddOffsetsToTxn", "TxnOffsetCommit", "EndTxn", "DescribeTransactions", "ListTransactions",
+    "WriteTxnMarkers",
     "CreateAcls", "DescribeAcls", "DeleteAcls", "AlterUserScramCredentials", "DescribeUserScramCredentials",
 ]
 # Headers and data structures (not API messages) generated as well.

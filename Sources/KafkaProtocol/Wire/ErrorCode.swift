@@ -55,6 +55,7 @@ public enum ErrorCode: Int16, Sendable, Error {
     case concurrentTransactions = 51
     case transactionalIdAuthorizationFailed = 53
     case securityDisabled = 54
+    case operationNotAttempted = 55
     case kafkaStorageError = 56
     case saslAuthenticationFailed = 58
     case unknownProducerId = 59
@@ -80,8 +81,10 @@ public enum ErrorCode: Int16, Sendable, Error {
     case duplicateResource = 92
     case unacceptableCredential = 93
     case unstableOffsetCommit = 88
+    case producerFenced = 90
     case unknownTopicId = 100
     case inconsistentTopicId = 103
+    case transactionalIdNotFound = 105
 
     /// "corruptMessage (2)", for log lines. (Not `description`: a CustomStringConvertible
     /// conformance would make `"\(self)"` recurse instead of naming the case.)

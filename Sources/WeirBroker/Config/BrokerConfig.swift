@@ -37,6 +37,11 @@ public struct BrokerConfig: Sendable {
     public var producerIdExpirationMs: Int64 = 86_400_000
     /// producer.id.expiration.check.interval.ms (10 minutes).
     public var producerIdExpirationCheckIntervalMs: Int64 = 600_000
+    /// transaction.max.timeout.ms, transactional.id.expiration.ms.
+    public var transactions = TransactionConfig()
+    /// transaction.abort.timed.out.transaction.cleanup.interval.ms: how often timed-out
+    /// transactions are aborted (and expired ids forgotten).
+    public var transactionCleanupIntervalMs: Int64 = 10_000
 
     /// log.flush.interval.messages: 1 fsyncs the WAL on every append; larger values leave
     /// it to the interval flusher and the OS (Kafka's default: never force).

@@ -11,6 +11,10 @@ import WeirStorage
 /// to message sets (magic 0 for v0–v1, 1 for v2–v3; `LegacyMessageSet.downConvert`), per
 /// record, on the I/O pool, unless the topic sets `message.downconversion.enable=false`
 /// (UNSUPPORTED_VERSION, as in Kafka). v4+ answers are the stored bytes, untouched.
+///
+/// read_committed (isolation level 1, v4+): reads stop at the last stable offset, and the
+/// answer lists the aborted transactions its records overlap (from the partition's index, no
+/// log scan), so the client drops their records; control batches are there for it to skip.
 struct FetchHandler: ApiHandler {
     typealias Request = FetchRequest
     let store: LogStore
@@ -19,6 +23,8 @@ struct FetchHandler: ApiHandler {
     let sessions: FetchSessionCache
     let io: IOPool
     let clock: WallClock
+    /// Returned records and bytes, for the admin console's rates.
+    var traffic = TrafficCounters()
     /// Read on each topic (TOPIC_AUTHORIZATION_FAILED otherwise).
     var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...12 }
@@ -26,8 +32,10 @@ struct FetchHandler: ApiHandler {
     private struct Got: Sendable {
         var error: ErrorCode = .none
         var highWatermark: Int64 = -1
+        var lastStableOffset: Int64 = -1
         var logStartOffset: Int64 = -1
         var records: ByteBuffer? = nil
+        var aborted: [AbortedTransaction]? = nil
     }
 
     func handle(_ request: FetchRequest, context: RequestContext) async throws -> FetchResponse? {
@@ -54,6 +62,7 @@ struct FetchHandler: ApiHandler {
         let maxBytes = Int(max(0, request.maxBytes))
         let minBytes = Int(max(0, request.minBytes))
         let deadline = ContinuousClock.now + .milliseconds(Int(max(0, request.maxWaitMs)))
+        let committedOnly = context.apiVersion >= 4 && request.isolationLevel == 1
         let magic: Int8? = switch context.apiVersion {
         case ..<2: 0
         case ..<4: 1
@@ -63,7 +72,7 @@ struct FetchHandler: ApiHandler {
         // Long poll: re-read whenever one of the partitions gets an append, until min.bytes
         // are there, an error is, or max.wait.ms has passed.
         let denied = Set(wanted.map(\.topicPartition.topic).filter { !authorizer.authorize(context, .read, .topic, $0) })
-        var got = try await read(wanted, maxBytes: maxBytes, magic: magic, denied: denied)
+        var got = try await read(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly, denied: denied)
         while !wanted.isEmpty, !got.contains(where: { $0.error != .none }),
               got.reduce(0, { $0 + ($1.records?.readableBytes ?? 0) }) < minBytes {
             let remaining = ContinuousClock.now.duration(to: deadline).milliseconds
@@ -71,13 +80,22 @@ struct FetchHandler: ApiHandler {
             let store = self.store
             let fetched = wanted.map { ($0.topicPartition, $0.fetchOffset) }
             await waiters.wait(for: fetched.map(\.0), timeoutMs: remaining) {
-                fetched.contains { tp, offset in (store.partition(tp)?.highWatermark ?? 0) > offset }
+                // read_committed waits for the last stable offset: new records of an open
+                // transaction are not yet readable (and would only spin this loop).
+                fetched.contains { tp, offset in
+                    guard let log = store.partition(tp) else { return false }
+                    return (committedOnly ? log.lastStableOffset : log.highWatermark) > offset
+                }
             }
             // The connection closed (its task was cancelled): nobody will read an answer.
             try Task.checkCancellation()
-            got = try await read(wanted, maxBytes: maxBytes, magic: magic, denied: denied)
+            got = try await read(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly, denied: denied)
         }
 
+        for (w, g) in zip(wanted, got) {
+            // (Down-converted message sets are not record batches: the console counts v4+ fetches only.)
+            if magic == nil, let records = g.records { traffic.fetched(records, from: w.fetchOffset) }
+        }
         let outcomes = zip(wanted, got).map { w, g in
             FetchSessionCache.Outcome(w.topicPartition, hasRecords: (g.records?.readableBytes ?? 0) > 0, error: g.error,
                                       highWatermark: g.highWatermark, logStartOffset: g.logStartOffset)
@@ -89,9 +107,12 @@ struct FetchHandler: ApiHandler {
         for (w, g) in zip(wanted, got) where included.contains(w.topicPartition) {
             var r = FetchResponse.PartitionData(partitionIndex: w.topicPartition.partition, errorCode: g.error.rawValue,
                                                 highWatermark: g.highWatermark)
-            r.lastStableOffset = g.highWatermark
+            r.lastStableOffset = g.lastStableOffset
             r.logStartOffset = g.logStartOffset
             r.records = g.records ?? ByteBuffer()
+            if let aborted = g.aborted {
+                r.abortedTransactions = aborted.map { .init(producerId: $0.producerId, firstOffset: $0.firstOffset) }
+            }
             let topic = w.topicPartition.topic
             if let i = topicIndex[topic] {
                 response.responses[i].partitions.append(r)
@@ -107,7 +128,7 @@ struct FetchHandler: ApiHandler {
     /// in request order; the first batch found is always returned so that a batch larger than
     /// the limits can still be consumed (KIP-74). `magic`: down-convert to that message format.
     private func read(_ wanted: [FetchSessionCache.CachedPartition], maxBytes: Int, magic: Int8?,
-                      denied: Set<String>) async throws -> [Got] {
+                      committedOnly: Bool, denied: Set<String>) async throws -> [Got] {
         let store = self.store
         let topics = self.topics
         return try await io.run {
@@ -125,6 +146,7 @@ struct FetchHandler: ApiHandler {
                 }
                 let offsets = log.offsets
                 g.highWatermark = offsets.highWatermark
+                g.lastStableOffset = offsets.lastStableOffset
                 g.logStartOffset = offsets.logStartOffset
                 guard w.fetchOffset >= offsets.logStartOffset, w.fetchOffset <= offsets.highWatermark else {
                     g.error = .offsetOutOfRange
@@ -157,8 +179,12 @@ struct FetchHandler: ApiHandler {
                 // copy out of RocksDB does not also pay for the buffer doubling as it grows.
                 var buffer = ByteBufferAllocator().buffer(capacity: min(max(limit, 16 << 10), 1 << 20))
                 do {
-                    let n = try log.read(from: w.fetchOffset, maxBytes: limit, minOneBatch: !gotAny, into: &buffer)
+                    let n = try log.read(from: w.fetchOffset, maxBytes: limit, minOneBatch: !gotAny,
+                                         committedOnly: committedOnly, into: &buffer)
                     if n > 0 {
+                        if committedOnly {
+                            g.aborted = try log.abortedTransactions(from: w.fetchOffset, upTo: Self.endOffset(of: buffer))
+                        }
                         g.records = buffer
                         budget = max(0, budget - n)
                         gotAny = true
@@ -175,6 +201,20 @@ struct FetchHandler: ApiHandler {
 }
 
 extension FetchHandler {
+    /// The offset after the last whole batch in `buffer` (read from batch headers only).
+    static func endOffset(of buffer: ByteBuffer) -> Int64 {
+        var at = buffer.readerIndex
+        var end: Int64 = 0
+        while buffer.writerIndex - at >= RecordBatchHeader.size,
+              let base = buffer.getInteger(at: at, as: Int64.self),
+              let length = buffer.getInteger(at: at + 8, as: Int32.self),
+              let delta = buffer.getInteger(at: at + 23, as: Int32.self), length > 0 {
+            end = base &+ Int64(delta) &+ 1
+            at += Int(length) + RecordBatchHeader.logOverhead
+        }
+        return end
+    }
+
     /// Fetch v0–v3: the records from `offset` as a message set of `magic`. Batches that give
     /// no message (control batches, batches emptied by compaction) are read past, up to `end`,
     /// so an old client is not answered with nothing while records follow.

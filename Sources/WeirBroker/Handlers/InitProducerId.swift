@@ -14,15 +14,16 @@ import WeirStorage
 ///   never issued here. Kafka itself always answers a non-transactional producer with a fresh
 ///   id; bumping is equally valid for clients and keeps one id per producer.
 /// - One of producer id / epoch given without the other: INVALID_REQUEST, as Kafka.
-/// - A transactional id: Weir has no transactions, so TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-///   (53): the one code that kafka-python, the Java client and librdkafka all treat as fatal
-///   at once, so `initTransactions()` fails clearly instead of retrying until a timeout
-///   (COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR are retried; INVALID_REQUEST is fatal for the
-///   Java client but retried by librdkafka). An empty one is INVALID_REQUEST, as in Kafka.
+/// - A transactional id: the transaction coordinator answers (`TransactionCoordinator`): the
+///   id's producer with its epoch bumped, fencing older instances and aborting their open
+///   transaction; `transaction.timeout.ms` above `transaction.max.timeout.ms` is
+///   INVALID_TRANSACTION_TIMEOUT. An empty transactional id is INVALID_REQUEST, as in Kafka.
 struct InitProducerIdHandler: ApiHandler {
     typealias Request = InitProducerIdRequest
     let producerIds: ProducerIdAllocator
+    let transactions: TransactionCoordinator
     let io: IOPool
+    let clock: WallClock
     let logger: Logger
     /// KIP-679: IdempotentWrite on the cluster or Write on any topic (CLUSTER_AUTHORIZATION_FAILED).
     var authorizer: Authorizer = .allowAll
@@ -33,10 +34,13 @@ struct InitProducerIdHandler: ApiHandler {
     static let noProducerEpoch: Int16 = -1
 
     func handle(_ request: InitProducerIdRequest, context: RequestContext) async throws -> InitProducerIdResponse? {
-        if let transactionalId = request.transactionalId {
-            return Self.failure(transactionalId.isEmpty ? .invalidRequest : .transactionalIdAuthorizationFailed)
+        if let transactionalId = request.transactionalId, !transactionalId.isEmpty {
+            guard authorizer.authorize(context, .write, .transactionalId, transactionalId) else {
+                return Self.failure(.transactionalIdAuthorizationFailed)
+            }
+        } else if request.transactionalId == nil {
+            guard authorizer.authorizeIdempotentWrite(context) else { return Self.failure(.clusterAuthorizationFailed) }
         }
-        guard authorizer.authorizeIdempotentWrite(context) else { return Self.failure(.clusterAuthorizationFailed) }
         let current: (id: Int64, epoch: Int16)?
         switch (request.producerId, request.producerEpoch) {
         case (Self.noProducerId, Self.noProducerEpoch):
@@ -45,6 +49,17 @@ struct InitProducerIdHandler: ApiHandler {
             return Self.failure(.invalidRequest)
         case (let id, let epoch):
             current = (id, epoch)
+        }
+        if let transactionalId = request.transactionalId {
+            guard !transactionalId.isEmpty else { return Self.failure(.invalidRequest) }
+            let (coordinator, now, timeout) = (transactions, clock.nowMs(), request.transactionTimeoutMs)
+            let result = try await io.run {
+                coordinator.initProducerId(transactionalId: transactionalId, timeoutMs: timeout, expected: current, nowMs: now)
+            }
+            switch result {
+            case .success(let (id, epoch)): return InitProducerIdResponse(producerId: id, producerEpoch: epoch)
+            case .failure(let code): return Self.failure(code)
+            }
         }
         let allocator = producerIds
         do {

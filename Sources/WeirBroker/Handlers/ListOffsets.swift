@@ -40,7 +40,8 @@ struct ListOffsetsHandler: ApiHandler {
                     do {
                         switch p.timestamp {
                         case Self.latest:
-                            r.offset = log.highWatermark
+                            // isolation_level=1 (read_committed, v2+): the last stable offset.
+                            r.offset = context.apiVersion >= 2 && request.isolationLevel == 1 ? log.lastStableOffset : log.highWatermark
                         case Self.earliest:
                             r.offset = log.logStartOffset
                         case Self.maxTimestamp:

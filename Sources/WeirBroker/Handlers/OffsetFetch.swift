@@ -2,11 +2,15 @@ import KafkaProtocol
 import WeirStorage
 
 /// OffsetFetch (9): committed offsets of one group (v0-7) or several (v8+); offset -1 where
-/// nothing was committed. Needs Describe on the group (GROUP_AUTHORIZATION_FAILED); partitions
-/// of topics the principal may not Describe are left out, as in Kafka.
+/// nothing was committed. With require_stable (v7+, KIP-447; read_committed consumers set it),
+/// a partition whose offset an open transaction will commit answers UNSTABLE_OFFSET_COMMIT, so
+/// the consumer retries instead of starting from the offset the transaction replaces. Needs
+/// Describe on the group (GROUP_AUTHORIZATION_FAILED); partitions of topics the principal may
+/// not Describe are left out, as in Kafka.
 struct OffsetFetchHandler: ApiHandler {
     typealias Request = OffsetFetchRequest
     let groups: GroupCoordinator
+    let transactions: TransactionCoordinator
     /// See the type's comment for what it asks.
     var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...8 }
@@ -27,9 +31,10 @@ struct OffsetFetchHandler: ApiHandler {
                 group.errorCode = outcome.error.rawValue
                 group.topics = Self.byTopic(visible(outcome.offsets, context)).map { name, parts in
                     .init(name: name, partitions: parts.map { tp, committed in
-                        .init(partitionIndex: tp.partition, committedOffset: committed?.offset ?? -1,
-                              committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? "",
-                              errorCode: 0)
+                        let unstable = request.requireStable && transactions.hasPendingOffsets(groupId: g.groupId, partition: tp)
+                        return .init(partitionIndex: tp.partition, committedOffset: unstable ? -1 : committed?.offset ?? -1,
+                                     committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? "",
+                                     errorCode: unstable ? ErrorCode.unstableOffsetCommit.rawValue : 0)
                     })
                 }
                 response.groups.append(group)
@@ -46,9 +51,12 @@ struct OffsetFetchHandler: ApiHandler {
         response.errorCode = outcome.error.rawValue
         response.topics = Self.byTopic(visible(outcome.offsets, context)).map { name, parts in
             .init(name: name, partitions: parts.map { tp, committed in
-                .init(partitionIndex: tp.partition, committedOffset: committed?.offset ?? -1,
-                      committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? "",
-                      errorCode: context.apiVersion < 2 ? outcome.error.rawValue : 0)
+                let unstable = context.apiVersion >= 7 && request.requireStable
+                    && transactions.hasPendingOffsets(groupId: request.groupId, partition: tp)
+                return .init(partitionIndex: tp.partition, committedOffset: unstable ? -1 : committed?.offset ?? -1,
+                             committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? "",
+                             errorCode: unstable ? ErrorCode.unstableOffsetCommit.rawValue
+                                 : context.apiVersion < 2 ? outcome.error.rawValue : 0)
             })
         }
         return response

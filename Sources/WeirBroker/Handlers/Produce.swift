@@ -29,8 +29,11 @@ struct ProduceHandler: ApiHandler {
     let io: IOPool
     let clock: WallClock
     let health: StorageHealth
+    let transactions: TransactionCoordinator
     let logger: Logger
     let fsyncEachAppend: Bool
+    /// Appended records and bytes, for the admin console's rates.
+    var traffic = TrafficCounters()
     /// Write on each topic (TOPIC_AUTHORIZATION_FAILED otherwise).
     var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...9 }
@@ -129,6 +132,14 @@ struct ProduceHandler: ApiHandler {
         case .failure(let failure):
             return (refused(r, tp, failure.code, failure.message, context), false)
         }
+        // A transactional batch must come from the current epoch of a producer whose ongoing
+        // transaction added this partition (KIP-890's defence against hanging transactions).
+        if let h = batches.first?.header, h.isTransactional {
+            let code = transactions.verifyProduce(producerId: h.producerId, epoch: h.producerEpoch, to: tp)
+            guard code == .none else {
+                return (refused(r, tp, code, "transactional batch of producer \(h.producerId) epoch \(h.producerEpoch) is not in an ongoing transaction with this partition", context), false)
+            }
+        }
         // A compacted topic refuses keyless records, as Kafka does: only such topics pay for reading records.
         if config.compact, let problem = ProducedBatch.keylessRecordProblem(in: batches, partition: "\(tp)") {
             return (refused(r, tp, problem.code, problem.message, context), false)
@@ -147,6 +158,8 @@ struct ProduceHandler: ApiHandler {
                 ])
             } else {
                 waiters.appended(tp)
+                traffic.produced(records: result.lastOffset - result.baseOffset + 1,
+                                 bytes: batches.reduce(0) { $0 + $1.bytes.readableBytes })
             }
             health.succeeded()
             return (r, false)

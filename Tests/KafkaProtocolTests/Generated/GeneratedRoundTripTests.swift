@@ -339,6 +339,76 @@ private func checkScatter<M: KafkaScatterEncodable>(_ sample: M, version: Int16)
         try checkRoundTrip(sample_DescribeLogDirsResponse(version), version: version)
     }
 
+    @Test(arguments: AddPartitionsToTxnRequest.validVersions)
+    func addPartitionsToTxnRequest(version: Int16) throws {
+        try checkRoundTrip(sample_AddPartitionsToTxnRequest(version), version: version)
+    }
+
+    @Test(arguments: AddPartitionsToTxnResponse.validVersions)
+    func addPartitionsToTxnResponse(version: Int16) throws {
+        try checkRoundTrip(sample_AddPartitionsToTxnResponse(version), version: version)
+    }
+
+    @Test(arguments: AddOffsetsToTxnRequest.validVersions)
+    func addOffsetsToTxnRequest(version: Int16) throws {
+        try checkRoundTrip(sample_AddOffsetsToTxnRequest(version), version: version)
+    }
+
+    @Test(arguments: AddOffsetsToTxnResponse.validVersions)
+    func addOffsetsToTxnResponse(version: Int16) throws {
+        try checkRoundTrip(sample_AddOffsetsToTxnResponse(version), version: version)
+    }
+
+    @Test(arguments: TxnOffsetCommitRequest.validVersions)
+    func txnOffsetCommitRequest(version: Int16) throws {
+        try checkRoundTrip(sample_TxnOffsetCommitRequest(version), version: version)
+    }
+
+    @Test(arguments: TxnOffsetCommitResponse.validVersions)
+    func txnOffsetCommitResponse(version: Int16) throws {
+        try checkRoundTrip(sample_TxnOffsetCommitResponse(version), version: version)
+    }
+
+    @Test(arguments: EndTxnRequest.validVersions)
+    func endTxnRequest(version: Int16) throws {
+        try checkRoundTrip(sample_EndTxnRequest(version), version: version)
+    }
+
+    @Test(arguments: EndTxnResponse.validVersions)
+    func endTxnResponse(version: Int16) throws {
+        try checkRoundTrip(sample_EndTxnResponse(version), version: version)
+    }
+
+    @Test(arguments: DescribeTransactionsRequest.validVersions)
+    func describeTransactionsRequest(version: Int16) throws {
+        try checkRoundTrip(sample_DescribeTransactionsRequest(version), version: version)
+    }
+
+    @Test(arguments: DescribeTransactionsResponse.validVersions)
+    func describeTransactionsResponse(version: Int16) throws {
+        try checkRoundTrip(sample_DescribeTransactionsResponse(version), version: version)
+    }
+
+    @Test(arguments: ListTransactionsRequest.validVersions)
+    func listTransactionsRequest(version: Int16) throws {
+        try checkRoundTrip(sample_ListTransactionsRequest(version), version: version)
+    }
+
+    @Test(arguments: ListTransactionsResponse.validVersions)
+    func listTransactionsResponse(version: Int16) throws {
+        try checkRoundTrip(sample_ListTransactionsResponse(version), version: version)
+    }
+
+    @Test(arguments: WriteTxnMarkersRequest.validVersions)
+    func writeTxnMarkersRequest(version: Int16) throws {
+        try checkRoundTrip(sample_WriteTxnMarkersRequest(version), version: version)
+    }
+
+    @Test(arguments: WriteTxnMarkersResponse.validVersions)
+    func writeTxnMarkersResponse(version: Int16) throws {
+        try checkRoundTrip(sample_WriteTxnMarkersResponse(version), version: version)
+    }
+
     @Test(arguments: CreateAclsRequest.validVersions)
     func createAclsRequest(version: Int16) throws {
         try checkRoundTrip(sample_CreateAclsRequest(version), version: version)
@@ -500,6 +570,27 @@ private func checkScatter<M: KafkaScatterEncodable>(_ sample: M, version: Int16)
         #expect(DescribeLogDirsRequest.apiKey.rawValue == 35)
         #expect(DescribeLogDirsRequest.apiKey.name == "DescribeLogDirs")
         #expect(DescribeLogDirsRequest.Response.apiKey == DescribeLogDirsRequest.apiKey)
+        #expect(AddPartitionsToTxnRequest.apiKey.rawValue == 24)
+        #expect(AddPartitionsToTxnRequest.apiKey.name == "AddPartitionsToTxn")
+        #expect(AddPartitionsToTxnRequest.Response.apiKey == AddPartitionsToTxnRequest.apiKey)
+        #expect(AddOffsetsToTxnRequest.apiKey.rawValue == 25)
+        #expect(AddOffsetsToTxnRequest.apiKey.name == "AddOffsetsToTxn")
+        #expect(AddOffsetsToTxnRequest.Response.apiKey == AddOffsetsToTxnRequest.apiKey)
+        #expect(TxnOffsetCommitRequest.apiKey.rawValue == 28)
+        #expect(TxnOffsetCommitRequest.apiKey.name == "TxnOffsetCommit")
+        #expect(TxnOffsetCommitRequest.Response.apiKey == TxnOffsetCommitRequest.apiKey)
+        #expect(EndTxnRequest.apiKey.rawValue == 26)
+        #expect(EndTxnRequest.apiKey.name == "EndTxn")
+        #expect(EndTxnRequest.Response.apiKey == EndTxnRequest.apiKey)
+        #expect(DescribeTransactionsRequest.apiKey.rawValue == 65)
+        #expect(DescribeTransactionsRequest.apiKey.name == "DescribeTransactions")
+        #expect(DescribeTransactionsRequest.Response.apiKey == DescribeTransactionsRequest.apiKey)
+        #expect(ListTransactionsRequest.apiKey.rawValue == 66)
+        #expect(ListTransactionsRequest.apiKey.name == "ListTransactions")
+        #expect(ListTransactionsRequest.Response.apiKey == ListTransactionsRequest.apiKey)
+        #expect(WriteTxnMarkersRequest.apiKey.rawValue == 27)
+        #expect(WriteTxnMarkersRequest.apiKey.name == "WriteTxnMarkers")
+        #expect(WriteTxnMarkersRequest.Response.apiKey == WriteTxnMarkersRequest.apiKey)
         #expect(CreateAclsRequest.apiKey.rawValue == 30)
         #expect(CreateAclsRequest.apiKey.name == "CreateAcls")
         #expect(CreateAclsRequest.Response.apiKey == CreateAclsRequest.apiKey)
@@ -2222,6 +2313,313 @@ private func sample_DescribeLogDirsResponse_DescribeLogDirsPartition(_ v: Int16)
     m.partitionSize = -10000000012
     m.offsetLag = 10000000013
     m.isFutureKey = true
+    return m
+}
+
+// MARK: AddPartitionsToTxnRequest
+
+private func sample_AddPartitionsToTxnRequest(_ v: Int16) -> AddPartitionsToTxnRequest {
+    var m = AddPartitionsToTxnRequest()
+    if v >= 4 {
+        m.transactions = [sample_AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction(v)]
+    }
+    if v <= 3 {
+        m.v3AndBelowTransactionalId = "s2-é✓"
+    }
+    if v <= 3 {
+        m.v3AndBelowProducerId = 10000000003
+    }
+    if v <= 3 {
+        m.v3AndBelowProducerEpoch = -1004
+    }
+    if v <= 3 {
+        m.v3AndBelowTopics = [sample_AddPartitionsToTxnRequest_AddPartitionsToTxnTopic(v)]
+    }
+    return m
+}
+
+private func sample_AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction(_ v: Int16) -> AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction {
+    var m = AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction()
+    m.transactionalId = "s6-é✓"
+    m.producerId = 10000000007
+    m.producerEpoch = -1008
+    m.verifyOnly = true
+    m.topics = [sample_AddPartitionsToTxnRequest_AddPartitionsToTxnTopic(v)]
+    return m
+}
+
+private func sample_AddPartitionsToTxnRequest_AddPartitionsToTxnTopic(_ v: Int16) -> AddPartitionsToTxnRequest.AddPartitionsToTxnTopic {
+    var m = AddPartitionsToTxnRequest.AddPartitionsToTxnTopic()
+    m.name = "s11-é✓"
+    m.partitions = [-100012, 100013]
+    return m
+}
+
+// MARK: AddPartitionsToTxnResponse
+
+private func sample_AddPartitionsToTxnResponse(_ v: Int16) -> AddPartitionsToTxnResponse {
+    var m = AddPartitionsToTxnResponse()
+    m.throttleTimeMs = 100001
+    if v >= 4 {
+        m.errorCode = -1002
+    }
+    if v >= 4 {
+        m.resultsByTransaction = [sample_AddPartitionsToTxnResponse_AddPartitionsToTxnResult(v)]
+    }
+    if v <= 3 {
+        m.resultsByTopicV3AndBelow = [sample_AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult(v)]
+    }
+    return m
+}
+
+private func sample_AddPartitionsToTxnResponse_AddPartitionsToTxnResult(_ v: Int16) -> AddPartitionsToTxnResponse.AddPartitionsToTxnResult {
+    var m = AddPartitionsToTxnResponse.AddPartitionsToTxnResult()
+    m.transactionalId = "s5-é✓"
+    m.topicResults = [sample_AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult(v)]
+    return m
+}
+
+private func sample_AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult(_ v: Int16) -> AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
+    var m = AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult()
+    m.name = "s7-é✓"
+    m.resultsByPartition = [sample_AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult(v)]
+    return m
+}
+
+private func sample_AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult(_ v: Int16) -> AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult {
+    var m = AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult()
+    m.partitionIndex = 100009
+    m.partitionErrorCode = -1010
+    return m
+}
+
+// MARK: AddOffsetsToTxnRequest
+
+private func sample_AddOffsetsToTxnRequest(_ v: Int16) -> AddOffsetsToTxnRequest {
+    var m = AddOffsetsToTxnRequest()
+    m.transactionalId = "s1-é✓"
+    m.producerId = -10000000002
+    m.producerEpoch = 1003
+    m.groupId = "s4-é✓"
+    return m
+}
+
+// MARK: AddOffsetsToTxnResponse
+
+private func sample_AddOffsetsToTxnResponse(_ v: Int16) -> AddOffsetsToTxnResponse {
+    var m = AddOffsetsToTxnResponse()
+    m.throttleTimeMs = 100001
+    m.errorCode = -1002
+    return m
+}
+
+// MARK: TxnOffsetCommitRequest
+
+private func sample_TxnOffsetCommitRequest(_ v: Int16) -> TxnOffsetCommitRequest {
+    var m = TxnOffsetCommitRequest()
+    m.transactionalId = "s1-é✓"
+    m.groupId = "s2-é✓"
+    m.producerId = 10000000003
+    m.producerEpoch = -1004
+    if v >= 3 {
+        m.generationId = 100005
+    }
+    if v >= 3 {
+        m.memberId = "s6-é✓"
+    }
+    if v >= 3 {
+        m.groupInstanceId = "s7-é✓"
+    }
+    m.topics = [sample_TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic(v)]
+    return m
+}
+
+private func sample_TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic(_ v: Int16) -> TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
+    var m = TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic()
+    m.name = "s9-é✓"
+    m.partitions = [sample_TxnOffsetCommitRequest_TxnOffsetCommitRequestPartition(v)]
+    return m
+}
+
+private func sample_TxnOffsetCommitRequest_TxnOffsetCommitRequestPartition(_ v: Int16) -> TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition {
+    var m = TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition()
+    m.partitionIndex = 100011
+    m.committedOffset = -10000000012
+    if v >= 2 {
+        m.committedLeaderEpoch = 100013
+    }
+    m.committedMetadata = "s14-é✓"
+    return m
+}
+
+// MARK: TxnOffsetCommitResponse
+
+private func sample_TxnOffsetCommitResponse(_ v: Int16) -> TxnOffsetCommitResponse {
+    var m = TxnOffsetCommitResponse()
+    m.throttleTimeMs = 100001
+    m.topics = [sample_TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic(v)]
+    return m
+}
+
+private func sample_TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic(_ v: Int16) -> TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
+    var m = TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic()
+    m.name = "s3-é✓"
+    m.partitions = [sample_TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition(v)]
+    return m
+}
+
+private func sample_TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition(_ v: Int16) -> TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition {
+    var m = TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition()
+    m.partitionIndex = 100005
+    m.errorCode = -1006
+    return m
+}
+
+// MARK: EndTxnRequest
+
+private func sample_EndTxnRequest(_ v: Int16) -> EndTxnRequest {
+    var m = EndTxnRequest()
+    m.transactionalId = "s1-é✓"
+    m.producerId = -10000000002
+    m.producerEpoch = 1003
+    m.committed = true
+    return m
+}
+
+// MARK: EndTxnResponse
+
+private func sample_EndTxnResponse(_ v: Int16) -> EndTxnResponse {
+    var m = EndTxnResponse()
+    m.throttleTimeMs = 100001
+    m.errorCode = -1002
+    if v >= 5 {
+        m.producerId = 10000000003
+    }
+    if v >= 5 {
+        m.producerEpoch = -1004
+    }
+    return m
+}
+
+// MARK: DescribeTransactionsRequest
+
+private func sample_DescribeTransactionsRequest(_ v: Int16) -> DescribeTransactionsRequest {
+    var m = DescribeTransactionsRequest()
+    m.transactionalIds = ["s1-é✓", "s2-é✓"]
+    return m
+}
+
+// MARK: DescribeTransactionsResponse
+
+private func sample_DescribeTransactionsResponse(_ v: Int16) -> DescribeTransactionsResponse {
+    var m = DescribeTransactionsResponse()
+    m.throttleTimeMs = 100001
+    m.transactionStates = [sample_DescribeTransactionsResponse_TransactionState(v)]
+    return m
+}
+
+private func sample_DescribeTransactionsResponse_TransactionState(_ v: Int16) -> DescribeTransactionsResponse.TransactionState {
+    var m = DescribeTransactionsResponse.TransactionState()
+    m.errorCode = 1003
+    m.transactionalId = "s4-é✓"
+    m.transactionState = "s5-é✓"
+    m.transactionTimeoutMs = -100006
+    m.transactionStartTimeMs = 10000000007
+    m.producerId = -10000000008
+    m.producerEpoch = 1009
+    m.topics = [sample_DescribeTransactionsResponse_TopicData(v)]
+    return m
+}
+
+private func sample_DescribeTransactionsResponse_TopicData(_ v: Int16) -> DescribeTransactionsResponse.TopicData {
+    var m = DescribeTransactionsResponse.TopicData()
+    m.topic = "s11-é✓"
+    m.partitions = [-100012, 100013]
+    return m
+}
+
+// MARK: ListTransactionsRequest
+
+private func sample_ListTransactionsRequest(_ v: Int16) -> ListTransactionsRequest {
+    var m = ListTransactionsRequest()
+    m.stateFilters = ["s1-é✓", "s2-é✓"]
+    m.producerIdFilters = [10000000003, -10000000004]
+    if v >= 1 {
+        m.durationFilter = 10000000005
+    }
+    return m
+}
+
+// MARK: ListTransactionsResponse
+
+private func sample_ListTransactionsResponse(_ v: Int16) -> ListTransactionsResponse {
+    var m = ListTransactionsResponse()
+    m.throttleTimeMs = 100001
+    m.errorCode = -1002
+    m.unknownStateFilters = ["s3-é✓", "s4-é✓"]
+    m.transactionStates = [sample_ListTransactionsResponse_TransactionState(v)]
+    return m
+}
+
+private func sample_ListTransactionsResponse_TransactionState(_ v: Int16) -> ListTransactionsResponse.TransactionState {
+    var m = ListTransactionsResponse.TransactionState()
+    m.transactionalId = "s6-é✓"
+    m.producerId = 10000000007
+    m.transactionState = "s8-é✓"
+    return m
+}
+
+// MARK: WriteTxnMarkersRequest
+
+private func sample_WriteTxnMarkersRequest(_ v: Int16) -> WriteTxnMarkersRequest {
+    var m = WriteTxnMarkersRequest()
+    m.markers = [sample_WriteTxnMarkersRequest_WritableTxnMarker(v)]
+    return m
+}
+
+private func sample_WriteTxnMarkersRequest_WritableTxnMarker(_ v: Int16) -> WriteTxnMarkersRequest.WritableTxnMarker {
+    var m = WriteTxnMarkersRequest.WritableTxnMarker()
+    m.producerId = -10000000002
+    m.producerEpoch = 1003
+    m.transactionResult = true
+    m.topics = [sample_WriteTxnMarkersRequest_WritableTxnMarkerTopic(v)]
+    m.coordinatorEpoch = -100006
+    return m
+}
+
+private func sample_WriteTxnMarkersRequest_WritableTxnMarkerTopic(_ v: Int16) -> WriteTxnMarkersRequest.WritableTxnMarkerTopic {
+    var m = WriteTxnMarkersRequest.WritableTxnMarkerTopic()
+    m.name = "s7-é✓"
+    m.partitionIndexes = [-100008, 100009]
+    return m
+}
+
+// MARK: WriteTxnMarkersResponse
+
+private func sample_WriteTxnMarkersResponse(_ v: Int16) -> WriteTxnMarkersResponse {
+    var m = WriteTxnMarkersResponse()
+    m.markers = [sample_WriteTxnMarkersResponse_WritableTxnMarkerResult(v)]
+    return m
+}
+
+private func sample_WriteTxnMarkersResponse_WritableTxnMarkerResult(_ v: Int16) -> WriteTxnMarkersResponse.WritableTxnMarkerResult {
+    var m = WriteTxnMarkersResponse.WritableTxnMarkerResult()
+    m.producerId = -10000000002
+    m.topics = [sample_WriteTxnMarkersResponse_WritableTxnMarkerTopicResult(v)]
+    return m
+}
+
+private func sample_WriteTxnMarkersResponse_WritableTxnMarkerTopicResult(_ v: Int16) -> WriteTxnMarkersResponse.WritableTxnMarkerTopicResult {
+    var m = WriteTxnMarkersResponse.WritableTxnMarkerTopicResult()
+    m.name = "s4-é✓"
+    m.partitions = [sample_WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult(v)]
+    return m
+}
+
+private func sample_WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult(_ v: Int16) -> WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult {
+    var m = WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult()
+    m.partitionIndex = -100006
+    m.errorCode = 1007
     return m
 }
 

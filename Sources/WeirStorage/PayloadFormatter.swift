@@ -1,7 +1,8 @@
 import NIOCore
 
-/// How the database tools show record keys, values and header values — one set of rules, in one
-/// place, so that any other reader of stored records (a web console, say) shows bytes the same way.
+/// How stored record keys, values and header values are shown — one set of rules, in one place,
+/// used by `weir log dump` and by the admin console's records page, so that both show bytes the
+/// same way. (It lives in WeirStorage, below both the CLI and the server, for that reason.)
 ///
 /// Text (tables, `weir log dump`): `null` for a null field; otherwise the bytes as UTF-8 text
 /// where they are printable UTF-8, every other byte escaped as `\xNN` (lowercase hex): control
@@ -11,18 +12,18 @@ import NIOCore
 /// JSON (`--json`): each field gets an encoding beside it — `utf8` (the value is the text; any
 /// valid UTF-8, JSON escapes what needs escaping), `hex` (not valid UTF-8: lowercase hex of the
 /// bytes) or `null` (the value is JSON null).
-enum PayloadFormatter {
-    enum Encoding: String {
+public enum PayloadFormatter {
+    public enum Encoding: String, Sendable {
         case utf8, hex, null
     }
 
     /// The text form of `bytes`.
-    static func text(_ bytes: ByteBuffer?) -> String {
+    public static func text(_ bytes: ByteBuffer?) -> String {
         guard let bytes else { return "null" }
         return text(Array(bytes.readableBytesView))
     }
 
-    static func text(_ bytes: [UInt8]) -> String {
+    public static func text(_ bytes: [UInt8]) -> String {
         var out = ""
         out.reserveCapacity(bytes.count)
         var i = 0
@@ -39,14 +40,14 @@ enum PayloadFormatter {
     }
 
     /// The JSON form of `bytes`: its encoding and the string to put in the document (nil for null).
-    static func json(_ bytes: ByteBuffer?) -> (encoding: Encoding, value: String?) {
+    public static func json(_ bytes: ByteBuffer?) -> (encoding: Encoding, value: String?) {
         guard let bytes else { return (.null, nil) }
         let array = Array(bytes.readableBytesView)
         if isValidUTF8(array) { return (.utf8, String(decoding: array, as: UTF8.self)) }
         return (.hex, array.map(hexByte).joined())
     }
 
-    static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
+    public static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
         var i = 0
         while i < bytes.count {
             guard let (_, length) = scalar(in: bytes, at: i) else { return false }

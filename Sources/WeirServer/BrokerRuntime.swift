@@ -60,6 +60,7 @@ public enum BrokerRuntime {
                                         maxReauthMs: reauth > 0 ? reauth : nil,
                                         failedAuthenticationDelayMs: properties.sasl.failedAuthenticationDelayMs,
                                         fakeSaltKey: fakeSaltKey)
+                sasl?.maxReceiveBytes = properties.sasl.maxReceiveBytes
             }
             var bound: @Sendable (Int) -> Void = { _ in }
             if i == 0 { bound = onBound }

@@ -36,8 +36,12 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     /// Authentication failed: the connection closes after the delay and serves nothing more.
     private var failing = false
 
+    /// The frame decoder's pre-authentication limit, lifted once SASL succeeds.
+    private let frameLimit: PreAuthenticationFrameLimit?
+
     init(dispatcher: RequestDispatcher, connections: ConnectionRegistry, listenerName: String = "PLAINTEXT",
-         tls: Bool = false, sasl: SaslServerConfig? = nil, logger: Logger) {
+         tls: Bool = false, sasl: SaslServerConfig? = nil, frameLimit: PreAuthenticationFrameLimit? = nil, logger: Logger) {
+        self.frameLimit = frameLimit
         self.dispatcher = dispatcher
         self.connections = connections
         self.listenerName = listenerName
@@ -174,6 +178,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         switch sasl!.handle(frame, admission: admission, nowMs: nowMs, allocator: context.channel.allocator) {
         case .respond(let response):
             write(.single(response), context: context)
+            if sasl!.session.isAuthenticated { frameLimit?.lift() }
             if sasl!.session.isAuthenticated, case .authenticate = admission {
                 logger.debug("SASL authenticated", metadata: ["peer": "\(peer)", "principal": "\(sasl!.session.principal.map { "\($0)" } ?? "-")"])
             }

@@ -68,11 +68,12 @@ public final class KafkaServer: Service, Sendable {
                         // The context of the moment: renewed certificates apply to new connections.
                         try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
                     }
+                    let gate = sasl.map { PreAuthenticationFrameLimit(bytes: $0.maxReceiveBytes) }
                     try child.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrameBytes)))
+                        ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrameBytes, preAuthentication: gate)))
                     try child.pipeline.syncOperations.addHandler(
                         KafkaConnectionHandler(dispatcher: dispatcher, connections: connections, listenerName: listenerName,
-                                               tls: tls != nil, sasl: sasl, logger: logger))
+                                               tls: tls != nil, sasl: sasl, frameLimit: gate, logger: logger))
                 }
             }
             .bind(host: host, port: port).get()

@@ -32,6 +32,25 @@ import Testing
         }
     }
 
+    /// sasl.server.max.receive.size: a lower limit until the connection lifts it after authentication.
+    @Test func thePreAuthenticationLimitHoldsUntilLifted() throws {
+        let gate = PreAuthenticationFrameLimit(bytes: 4)
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 1024, preAuthentication: gate)))
+        try channel.writeInbound(frame([1, 2, 3, 4]))
+        #expect(try channel.readInbound(as: ByteBuffer.self) == ByteBuffer(bytes: [1, 2, 3, 4]))
+        do {
+            try channel.writeInbound(frame([1, 2, 3, 4, 5]))
+            Issue.record("a 5-byte frame passed a 4-byte pre-authentication limit")
+        } catch let error as KafkaFrameDecoder.FrameTooLarge {
+            #expect(error.description == "request size 5 exceeds sasl.server.max.receive.size=4")
+        }
+        let lifted = PreAuthenticationFrameLimit(bytes: 4)
+        lifted.lift()
+        let open = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 1024, preAuthentication: lifted)))
+        try open.writeInbound(frame([1, 2, 3, 4, 5]))
+        #expect(try open.readInbound(as: ByteBuffer.self) == ByteBuffer(bytes: [1, 2, 3, 4, 5]))
+    }
+
     @Test func aFrameOfExactlyTheLimitPasses() throws {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 8)))
         try channel.writeInbound(frame([0, 1, 2, 3, 4, 5, 6, 7]))

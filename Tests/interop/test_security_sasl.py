@@ -324,3 +324,34 @@ def test_a_session_that_is_not_reauthenticated_is_closed_after_connections_max_r
             time.sleep(0.6)
     finally:
         b.stop()
+
+
+def test_an_unauthenticated_client_may_not_send_large_requests(broker):
+    """sasl.server.max.receive.size (512 KiB): a 1 MiB request before authentication closes the
+    connection as soon as its size is read, without the broker waiting for (or buffering) it."""
+    with socket.create_connection(("127.0.0.1", broker.sasl_port), timeout=5) as s:
+        s.sendall(struct.pack(">i", 1 << 20) + b"\x00\x12")
+        assert closed(s, timeout=5)
+    assert "exceeds sasl.server.max.receive.size=524288" in broker.log_text()
+    # After authentication the broker's socket.request.max.bytes applies again.
+    with socket.create_connection(("127.0.0.1", broker.sasl_port), timeout=5) as s:
+        handshake(s)
+        code, _, _ = authenticate(s, b"\0alice\0alice-secret")
+        assert code == 0
+        big = b"x" * (600 * 1024)
+        s.sendall(frame(36, 1, struct.pack(">i", len(big)) + big, corr=3))  # SaslAuthenticate after auth: ILLEGAL_SASL_STATE
+        size = struct.unpack(">i", recv_exact(s, 4))[0]
+        body = recv_exact(s, size)
+        assert struct.unpack(">ih", body[:6]) == (3, 34)
+
+
+def test_kcat_over_sasl_plain(broker):
+    """kcat as Debian 12 ships it (librdkafka 2.0.2). Not SCRAM: that release sends the client
+    nonce twice in its final message (fixed in librdkafka 2.1), which Kafka refuses as Weir does."""
+    create_topic(broker.bootstrap, "kcat-plain")
+    common = ["kcat", "-b", f"127.0.0.1:{broker.sasl_port}", "-X", "security.protocol=SASL_PLAINTEXT",
+              "-X", "sasl.mechanisms=PLAIN", "-X", "sasl.username=alice", "-X", "sasl.password=alice-secret"]
+    subprocess.run(common + ["-P", "-t", "kcat-plain"], input=b"one\ntwo\n", check=True, timeout=30)
+    out = subprocess.run(common + ["-C", "-t", "kcat-plain", "-o", "beginning", "-c", "2", "-e", "-q"],
+                         capture_output=True, check=True, timeout=30)
+    assert out.stdout.split() == [b"one", b"two"]

@@ -15,6 +15,8 @@ public struct SaslServerConfig: Sendable {
     public var failedAuthenticationDelayMs: Int64
     /// Keys SCRAM's fake salts of unknown users.
     public var fakeSaltKey: [UInt8]
+    /// `sasl.server.max.receive.size`: the largest frame before authentication.
+    public var maxReceiveBytes: Int = 524_288
 
     public init(mechanisms: [String], plainUsers: [String: String], credentials: any MetadataStore,
                 maxReauthMs: Int64? = nil, failedAuthenticationDelayMs: Int64 = 100, fakeSaltKey: [UInt8]) {

@@ -48,9 +48,11 @@ public struct ScramServerExchange: Sendable {
         self.serverNonce = serverNonce
     }
 
+    /// 32 characters of [0-9a-z], as Kafka's own server nonces (`ScramFormatter.secureRandomString`).
     public static func randomNonce() -> String {
         var g = SystemRandomNumberGenerator()
-        return Data((0..<24).map { _ in UInt8.random(in: 0...255, using: &g) }).base64EncodedString()
+        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz")
+        return String((0..<32).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &g)] })
     }
 
     public mutating func receive(_ bytes: [UInt8]) -> Step {

@@ -10,6 +10,8 @@ public struct SaslSettings: Sendable {
     public var failedAuthenticationDelayMs: Int64 = 100
     /// 0 = sessions never expire.
     public var maxReauthMs: Int64 = 0
+    /// `sasl.server.max.receive.size`: the largest request before authentication (Kafka's 512 KiB).
+    public var maxReceiveBytes: Int = 524_288
 
     public init() {}
 
@@ -29,6 +31,12 @@ public struct SaslSettings: Sendable {
                 throw Invalid(description: "connection.failed.authentication.delay.ms must be a non-negative integer, not '\(v)'")
             }
             s.failedAuthenticationDelayMs = n
+        },
+        "sasl.server.max.receive.size": { s, v in
+            guard let n = Int(v), n > 0 else {
+                throw Invalid(description: "sasl.server.max.receive.size must be a positive integer, not '\(v)'")
+            }
+            s.maxReceiveBytes = n
         },
         "connections.max.reauth.ms": { s, v in
             guard let n = Int64(v), n >= 0 else {

@@ -105,6 +105,10 @@ class Bench:
         self.a = a
         self.base = {"bootstrap.servers": a.bootstrap, "broker.address.family": a.address_family,
                      "socket.timeout.ms": 30000}
+        # --client-config security.protocol=SSL …: every client of the run (admin, producers, consumers).
+        for item in a.client_config:
+            key, _, value = item.partition("=")
+            self.base[key] = value
         self.admin = AdminClient(dict(self.base))
         self.results = []
 
@@ -417,6 +421,8 @@ def main():
     ap.add_argument("--max-seconds", type=float, default=1800.0, help="hard bound on the whole run")
     ap.add_argument("--address-family", default="v4", choices=["any", "v4", "v6"])
     ap.add_argument("--keep-topics", action="store_true")
+    ap.add_argument("--client-config", action="append", default=[], metavar="KEY=VALUE",
+                    help="librdkafka property for every client (repeatable), e.g. security.protocol=SSL")
     ap.add_argument("--no-consume", action="store_true",
                     help="produce only, no read-back (with --keep-topics: topics for another consumer)")
     ap.add_argument("--fetch-queue-backoff-ms", type=int, default=10,

@@ -182,6 +182,7 @@ def build_rows(res):
     rows += _rebalance_rows(res.get("rebalance") or [])
     rows += _downconvert_rows(res.get("downconvert") or [])
     rows += _txn_rows(res.get("txn") or [])
+    rows += _security_rows(res.get("security") or [])
     # A section without a single figure (its part was not run) is left out of the table.
     seen = {r.section for r in rows if r.weir is not None or r.peer is not None}
     return [r for r in rows if r.section in seen]
@@ -317,6 +318,35 @@ def _txn_rows(runs):
             continue
         rows.append(Row("12 txn", what, "MB/s", _get(r, "MB_per_s"), limit=_get(by.get(base), "MB_per_s") if base else None,
                         note=(f"limit = {base}, same run; " if base else "") + _cpu_note(r)))
+    return rows
+
+
+def _security_rows(runs):
+    """Part 13: TLS and SASL beside PLAINTEXT on the same broker; the ACL authorizer beside the
+    same SASL listener without it."""
+    rows = []
+
+    def size_of(r):
+        return r.get("record_bytes") or next((int(p[:-1]) for p in r.get("topic", "").split("-") if p.endswith("b") and p[:-1].isdigit()), None)
+
+    for scenario in ("produce", "consume"):
+        for size in sorted({size_of(r) for r in runs if r.get("scenario") == scenario} - {None}):
+            by = {}
+            for r in runs:  # the best round of each (several with `repeats`)
+                if r.get("scenario") == scenario and size_of(r) == size and r.get("ok", True):
+                    best = by.get(r.get("security"))
+                    if best is None or (r.get("MB_per_s") or 0) > (best.get("MB_per_s") or 0):
+                        by[r.get("security")] = r
+            for label, base, what in (("plaintext", None, "PLAINTEXT"), ("ssl", "plaintext", "SSL (TLS 1.3)"),
+                                      ("sasl", "plaintext", "SASL_PLAINTEXT (PLAIN)"),
+                                      ("sasl+acl", "sasl", "SASL_PLAINTEXT + ACL authorizer")):
+                r = by.get(label)
+                if r is None:
+                    continue
+                rows.append(Row("13 security", f"{scenario} {size} B, acks=1, {what}", "MB/s", _get(r, "MB_per_s"),
+                                limit=_get(by.get(base), "MB_per_s") if base else None,
+                                note=(f"limit = {base.upper() if base == 'plaintext' else 'SASL_PLAINTEXT without authorizer'}; "
+                                      if base else "") + _cpu_note(r)))
     return rows
 
 

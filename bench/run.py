@@ -21,9 +21,13 @@
                     (down-converted to magic 1) and v1 (magic 0), as old clients make Weir do
  12 txn             bench/txn.py (confluent-kafka): idempotent beside transactional produce (a
                     commit every 1,000 records), read_uncommitted beside read_committed consume
+ 13 security        kbench (confluent-kafka) produce and consume, acks=1, no compression, over
+                    PLAINTEXT, SSL (TLS 1.3, PEM certificates made with openssl) and SASL_PLAINTEXT
+                    (PLAIN) on one broker, then SASL_PLAINTEXT on a broker with the ACL authorizer
+                    on (the client not a super user: every request goes through the cached check)
 
 Parts (--parts, `make bench BENCH_PARTS=a,b`): storage network alone e2e latency peer scale idle
-stall kcat rebalance downconvert txn. `e2e` and `peer` are kbench's produce/consume scenarios against Weir and
+stall kcat rebalance downconvert txn security. `e2e` and `peer` are kbench's produce/consume scenarios against Weir and
 against the peer; `latency` is kbench's fixed-rate latency scenario, against Weir and the peer.
 
 Prints one table (bench/report.py) and writes it as JSON to bench/results/latest.json.
@@ -64,7 +68,7 @@ MODES = {
                   rebalance_consumers=[2, 8, 32], rebalance_churn=0, rebalance_timeout=60),
 }
 PARTS = ["storage", "network", "alone", "e2e", "latency", "peer", "scale", "idle", "stall", "kcat", "rebalance",
-         "downconvert", "txn"]
+         "downconvert", "txn", "security"]
 IDLE_PARTITIONS = 1000      # per topic of the idle part (× idle_topics)
 WIDE_PARTITIONS = 1000      # the storage run and the stall flood
 
@@ -111,7 +115,8 @@ class Bench:
         self.wb = os.path.join(ROOT, ".build/release/weir-bench")
         self.config = os.path.join(ROOT, "config/server.properties")
         self.res = {"storage": [], "network": [], "replay": [], "fetch": [], "weir": [], "peer": [], "scale": [],
-                    "prefill": None, "idle": {}, "stall": {}, "kcat": [], "rebalance": [], "downconvert": [], "txn": []}
+                    "prefill": None, "idle": {}, "stall": {}, "kcat": [], "rebalance": [], "downconvert": [], "txn": [],
+                    "security": []}
         self.problems = []
         self.timings = {}
 
@@ -598,6 +603,36 @@ class Bench:
         finally:
             self.stop_weir(proc, data)
 
+    def security(self):
+        """Part 13: what TLS, SASL and authorization cost end to end (see the docstring)."""
+        import security_bench
+        pki = security_bench.make_pki(os.path.join(self.tmp, "pki"))
+        kb = ["--acks", "1", "--compression", "none", "--only", "produce"]
+        # `repeats` rounds, each figure its best round (background load on a shared machine drifts).
+        for authorizer in [False, True] * self.cfg["repeats"]:
+            ports = {name: procs.free_port() for name in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT")}
+            data = os.path.join(self.tmp, f"security-{authorizer}-data")
+            proc = procs.start([self.weir, "broker", self.config, "--override", f"log.dirs={data}", "--log-level", "warning"]
+                               + security_bench.broker_overrides(ports, pki, authorizer),
+                               os.path.join(self.tmp, f"security-{authorizer}-broker.log"))
+            procs.wait_for_port(ports["PLAINTEXT"], proc, 30)
+            try:
+                if authorizer:
+                    security_bench.allow_bench_user(self.weir, f"127.0.0.1:{ports['PLAINTEXT']}")
+                runs = [("SASL_PLAINTEXT", "sasl+acl")] if authorizer else \
+                    [("PLAINTEXT", "plaintext"), ("SSL", "ssl"), ("SASL_PLAINTEXT", "sasl")]
+                for listener, label in runs:
+                    rows = self.kbench_rows(f"127.0.0.1:{ports[listener]}", proc.pid, f"security-{label.replace('+', '-')}",
+                                            kb + security_bench.client_config(listener, pki))
+                    for r in rows:
+                        if r.get("scenario") in ("produce", "consume"):
+                            r["security"] = label
+                            self.res["security"].append(r)
+                            log(f"security {label} {r['scenario']} {r.get('record_bytes') or r.get('topic')}: "
+                                f"{r.get('MB_per_s')} MB/s")
+            finally:
+                self.stop_weir(proc, data)
+
     # ------------------------------------------------------------------ run
     def run(self):
         for name, members, fn in (("storage+alone", ("storage", "alone"), self.limits_and_alone),
@@ -609,7 +644,8 @@ class Bench:
                                   ("kcat", ("kcat",), self.kcat),
                                   ("rebalance", ("rebalance",), self.rebalance),
                                   ("downconvert", ("downconvert",), self.downconvert),
-                                  ("txn", ("txn",), self.txn)):
+                                  ("txn", ("txn",), self.txn),
+                                  ("security", ("security",), self.security)):
             if any(m in self.a.parts for m in members):
                 self.part(name, fn)
         rows = report.build_rows(self.res)

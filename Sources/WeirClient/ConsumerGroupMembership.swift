@@ -239,7 +239,7 @@ public final class ConsumerGroupMembership {
             if code == 0 {
                 let host = entry?.host ?? response.host
                 let port = Int(entry?.port ?? response.port)
-                let connection = try await KafkaConnection.connect(host: host, port: port, clientId: client.clientId)
+                let connection = try await KafkaConnection.connect(host: host, port: port, clientId: client.clientId, security: client.security)
                 coordinator = connection
                 return connection
             }

@@ -17,6 +17,8 @@ public final class KafkaClient: Sendable {
     }
 
     public let clientId: String
+    /// TLS and SASL of every connection (`--command-config`).
+    public let security: ClientSecurity
     private let bootstrap: [(host: String, port: Int)]
 
     private struct State {
@@ -37,8 +39,9 @@ public final class KafkaClient: Sendable {
     ]
 
     /// `servers`: "host:port[,host:port…]".
-    public init(servers: String, clientId: String = "weir-cli") throws {
+    public init(servers: String, clientId: String = "weir-cli", security: ClientSecurity = .plaintext) throws {
         self.clientId = clientId
+        self.security = security
         bootstrap = try servers.split(separator: ",").map { entry in
             let s = entry.trimmingSpacesAndScheme
             guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]) else {
@@ -54,7 +57,7 @@ public final class KafkaClient: Sendable {
         var lastError: (any Error)?
         for (host, port) in bootstrap {
             do {
-                let c = try await KafkaConnection.connect(host: host, port: port, clientId: clientId)
+                let c = try await KafkaConnection.connect(host: host, port: port, clientId: clientId, security: security)
                 var request = ApiVersionsRequest()
                 request.clientSoftwareName = "weir"
                 request.clientSoftwareVersion = "0.1.0"
@@ -127,7 +130,7 @@ public final class KafkaClient: Sendable {
     }
 
     private func open(_ node: Int32, _ address: (host: String, port: Int)) async throws -> KafkaConnection {
-        let c = try await KafkaConnection.connect(host: address.host, port: address.port, clientId: clientId)
+        let c = try await KafkaConnection.connect(host: address.host, port: address.port, clientId: clientId, security: security)
         // Two tasks may open one node at once: the first live connection stored wins.
         let winner = state.withLock { s -> KafkaConnection in
             if let current = s.connections[node], current.isActive { return current }

@@ -1,6 +1,7 @@
 import KafkaProtocol
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// One TCP connection to a Kafka broker. Requests may be pipelined; Kafka answers each
@@ -30,14 +31,22 @@ public final class KafkaConnection: Sendable {
     }
 
     public static func connect(host: String, port: Int, clientId: String = "weir-cli",
+                               security: ClientSecurity = .plaintext,
                                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                                timeoutSeconds: Int64 = 10) async throws -> KafkaConnection {
+        // SNI takes host names only; an IP address is checked against the certificate's IP SANs.
+        let isAddress = host.allSatisfy { $0.isNumber || $0 == "." } || host.contains(":")
+        let tls = security.tls
         let (channel, matcher) = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(timeoutSeconds))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port) { channel in
                 // Runs on the channel's event loop: the matcher is created, added and bound there.
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : host))
+                    }
                     let matcher = ResponseMatcher()
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: Int(Int32.max))))
@@ -45,7 +54,14 @@ public final class KafkaConnection: Sendable {
                     return (channel, NIOLoopBound(matcher, eventLoop: channel.eventLoop))
                 }
             }
-        return KafkaConnection(channel: channel, matcher: matcher, clientId: clientId, host: host, port: port)
+        let connection = KafkaConnection(channel: channel, matcher: matcher, clientId: clientId, host: host, port: port)
+        if let sasl = security.sasl {
+            do { try await SaslClient.authenticate(connection, sasl) } catch {
+                await connection.close()
+                throw error
+            }
+        }
+        return connection
     }
 
     /// Sends `request` at `version` and waits for its response.

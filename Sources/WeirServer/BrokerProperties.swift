@@ -149,9 +149,29 @@ public struct BrokerProperties: Sendable {
     /// the overrides, in order; later values win.
     public init(text: String, overrides: [String] = []) throws {
         var pairs: [(String, String, String)] = []  // key, value, where
+        // Java properties' continuation: a line ending in an odd number of backslashes goes on
+        // with the next one, whose leading blanks are dropped (long JAAS entries are written so).
+        var logical: [(Int, String)] = []
+        var pending: (Int, String)? = nil
         for (n, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmed(" \t\r")
-            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("!") { continue }
+            var line = rawLine.trimmed(" \t\r")
+            if pending == nil, line.hasPrefix("#") || line.hasPrefix("!") { continue }
+            let trailing = line.reversed().prefix { $0 == "\\" }.count
+            let continues = trailing % 2 == 1
+            if continues { line.removeLast() }
+            if let (start, head) = pending {
+                pending = (start, head + line)
+            } else {
+                pending = (n, line)
+            }
+            if !continues, let done = pending {
+                logical.append(done)
+                pending = nil
+            }
+        }
+        if let done = pending { logical.append(done) }
+        for (n, line) in logical {
+            if line.isEmpty { continue }
             guard let sep = line.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
                 throw Invalid(description: "line \(n + 1): expected key=value, got '\(line)'")
             }

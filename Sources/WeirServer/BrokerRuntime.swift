@@ -15,8 +15,8 @@ public enum BrokerRuntime {
     public static func run(_ properties: BrokerProperties, logger: Logger, onBound: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         tuneMalloc()
         // Certificates and keys first: one that does not load stops startup before anything opens.
-        let tls: NIOSSLContext? = try properties.listeners.contains(where: { $0.securityProtocol.usesTLS })
-            ? ServerTLS.makeContext(properties.tls) : nil
+        let tls: TLSContextSource? = try properties.listeners.contains(where: { $0.securityProtocol.usesTLS })
+            ? TLSContextSource(settings: properties.tls) : nil
         var storage = StorageOptions()
         storage.totalWriteBufferBytes = properties.storageWriteBufferBytes
         storage.blockCacheBytes = properties.storageBlockCacheBytes
@@ -51,7 +51,7 @@ public enum BrokerRuntime {
         // One server per listener; `onBound` hears the first one's port.
         var servers: [any Service] = []
         for (i, l) in properties.listeners.enumerated() {
-            let listenerTLS: NIOSSLContext? = l.securityProtocol.usesTLS ? tls : nil
+            let listenerTLS: TLSContextSource? = l.securityProtocol.usesTLS ? tls : nil
             var sasl: SaslServerConfig? = nil
             if l.securityProtocol.usesSASL {
                 let reauth = properties.sasl.maxReauthMs
@@ -91,6 +91,9 @@ public enum BrokerRuntime {
             services.append(AdminServer(host: host, port: port, group: events, api: api,
                                         loopbackHostOnly: !properties.adminAllowRemote, logger: logger))
             services.append(monitor)
+        }
+        if let tls {
+            services.append(CertificateReloader(source: tls, intervalMs: properties.tls.reloadCheckIntervalMs, logger: logger))
         }
         if let interval = config.flushIntervalMs {
             services.append(WALFlusher(store: store, intervalMs: interval, logger: logger))

@@ -28,14 +28,14 @@ public final class KafkaServer: Service, Sendable {
     private let boundPort = NIOLockedValueBox<Int?>(nil)
     private let onBound: @Sendable (Int) -> Void
     private let listenerName: String
-    private let tls: NIOSSLContext?
+    private let tls: TLSContextSource?
     private let sasl: SaslServerConfig?
 
     /// - Parameters:
     ///   - listenerName: the name in `listeners` (what Metadata answers by).
     ///   - tls: the server context of an SSL or SASL_SSL listener; nil for PLAINTEXT.
     ///   - sasl: the SASL setup of a SASL_PLAINTEXT or SASL_SSL listener; nil otherwise.
-    public init(host: String, port: Int, listenerName: String = "PLAINTEXT", tls: NIOSSLContext? = nil,
+    public init(host: String, port: Int, listenerName: String = "PLAINTEXT", tls: TLSContextSource? = nil,
                 sasl: SaslServerConfig? = nil, group: any EventLoopGroup, dispatcher: RequestDispatcher,
                 maxFrameBytes: Int, logger: Logger, onBound: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.host = host
@@ -65,7 +65,8 @@ public final class KafkaServer: Service, Sendable {
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
                     if let tls {
-                        try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                        // The context of the moment: renewed certificates apply to new connections.
+                        try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
                     }
                     try child.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrameBytes)))

@@ -31,6 +31,8 @@ struct AclsCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("bootstrap-server"), help: "The broker to connect to, host:port[,host:port…].")
     var bootstrapServer: String?
+    @Option(name: .customLong("command-config"), help: "Client properties file: security.protocol, sasl.*, ssl.* (as Kafka's scripts).")
+    var commandConfig: String?
 
     @Flag(help: "Add ACLs.") var add = false
     @Flag(help: "Remove ACLs.") var remove = false
@@ -104,7 +106,7 @@ struct AclsCommand: AsyncParsableCommand {
             throw DatabaseTool.usage(Self.command, "You must specify one of: --topic, --cluster, --group, --transactional-id")
         }
 
-        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-acls") { client in
+        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-acls", commandConfig: commandConfig) { client in
             let admin = Admin(client: client)
             if list {
                 let filters: [AclEntry] = resources.isEmpty

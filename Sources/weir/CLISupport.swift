@@ -19,10 +19,20 @@ enum CLI {
 
     /// Runs a tool's body with a started client, closing it afterwards. Any error becomes
     /// `prefix + message` on stderr and exit status 1, as the Kafka scripts do.
-    static func run(bootstrap: String, clientId: String, errorPrefix: String = "Error: ",
+    static func run(bootstrap: String, clientId: String, commandConfig: String? = nil, errorPrefix: String = "Error: ",
                     _ body: (KafkaClient) async throws -> Void) async throws {
         do {
-            let client = try KafkaClient(servers: bootstrap, clientId: clientId)
+            // --command-config: Kafka's client properties (TLS, SASL), as the Kafka scripts take them.
+            var security = ClientSecurity.plaintext
+            if let commandConfig {
+                guard let text = try? String(contentsOfFile: commandConfig, encoding: .utf8) else {
+                    throw CLIError("cannot read --command-config \(commandConfig)")
+                }
+                do { security = try ClientSecurity(properties: text) } catch let e as ClientSecurity.Invalid {
+                    throw CLIError("--command-config \(commandConfig): \(e.description)")
+                }
+            }
+            let client = try KafkaClient(servers: bootstrap, clientId: clientId, security: security)
             do {
                 try await withDeadline(30, "connecting to \(bootstrap)") { try await client.start() }
                 try await body(client)

@@ -14,7 +14,7 @@ extension ConfigsCommand {
                 throw DatabaseTool.usage(Self.command, "--alter needs --add-config or --delete-config")
             }
             let (addConfig, deleteConfig) = (self.addConfig, self.deleteConfig)
-            try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-configs") { client in
+            try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-configs", commandConfig: commandConfig) { client in
                 var upserts: [Admin.ScramUpsertion] = []
                 for (key, value) in try addConfig.flatMap({ try Self.parseAddConfig($0) }) {
                     guard let mechanism = ScramMechanism(rawValue: key) else {
@@ -34,7 +34,7 @@ extension ConfigsCommand {
             }
             return
         }
-        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-configs") { client in
+        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-configs", commandConfig: commandConfig) { client in
             let described = try await Admin(client: client).describeScramCredentials(entityName.map { [$0] })
             for (user, credentials) in described {
                 let list = credentials.map { "\($0.mechanismName)=iterations=\($0.iterations)" }.joined(separator: ", ")

@@ -41,6 +41,8 @@ struct ConfigsCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("bootstrap-server"), help: "The broker to connect to, host:port[,host:port…].")
     var bootstrapServer: String?
+    @Option(name: .customLong("command-config"), help: "Client properties file: security.protocol, sasl.*, ssl.* (as Kafka's scripts).")
+    var commandConfig: String?
 
     @Option(name: .customLong("entity-type"), help: "topics, brokers or users (SCRAM credentials).")
     var entityType: String?
@@ -98,7 +100,7 @@ struct ConfigsCommand: AsyncParsableCommand {
             let set = try addConfig.flatMap { try Self.parseAddConfig($0) }
             let delete = deleteConfig.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
                 .filter { !$0.isEmpty }
-            try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-configs") { client in
+            try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-configs", commandConfig: commandConfig) { client in
                 let admin = Admin(client: client)
                 // As kafka-configs.sh: a key to delete must be a config of the topic.
                 let known = Set(try await admin.describeConfigs(resourceType: Admin.topicResource, name: name).map(\.name))
@@ -109,7 +111,7 @@ struct ConfigsCommand: AsyncParsableCommand {
             }
             return
         }
-        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-configs") { client in
+        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-configs", commandConfig: commandConfig) { client in
             let admin = Admin(client: client)
             let resourceType = type == "topics" ? Admin.topicResource : Admin.brokerResource
             var entities: [String]

@@ -19,6 +19,10 @@ struct ConsoleConsumerCommand: AsyncParsableCommand {
     @Option(name: [.customLong("bootstrap-server"), .customLong("broker-list")], help: "The broker to connect to, host:port[,host:port…].")
     var bootstrapServer: String
 
+    @Option(name: [.customLong("command-config"), .customLong("consumer.config")],
+            help: "Client properties file: security.protocol, sasl.*, ssl.* (as Kafka's scripts).")
+    var commandConfig: String?
+
     @Option(help: "The topic to read.")
     var topic: String
 
@@ -61,7 +65,7 @@ struct ConsoleConsumerCommand: AsyncParsableCommand {
         }
         let stop = StopSignal()
         var processed = 0
-        try await CLI.run(bootstrap: bootstrapServer, clientId: "weir-console-consumer") { client in
+        try await CLI.run(bootstrap: bootstrapServer, clientId: "weir-console-consumer", commandConfig: commandConfig) { client in
             var session = ConsoleConsumerSession(client: client, plan: plan, formatter: formatter, stop: stop)
             defer { processed = session.printed }
             try await session.run()

@@ -18,6 +18,10 @@ struct ConsoleProducerCommand: AsyncParsableCommand {
     @Option(name: [.customLong("bootstrap-server"), .customLong("broker-list")], help: "The broker to connect to, host:port[,host:port…].")
     var bootstrapServer: String
 
+    @Option(name: [.customLong("command-config"), .customLong("producer.config")],
+            help: "Client properties file: security.protocol, sasl.*, ssl.* (as Kafka's scripts).")
+    var commandConfig: String?
+
     @Option(help: "The topic to produce to.")
     var topic: String
 
@@ -73,7 +77,7 @@ struct ConsoleProducerCommand: AsyncParsableCommand {
                 throw CLIError("Error when sending message to topic \(topic): \(CLI.message(of: error))")
             }
         }
-        try await CLI.run(bootstrap: bootstrapServer, clientId: "weir-console-producer") { client in
+        try await CLI.run(bootstrap: bootstrapServer, clientId: "weir-console-producer", commandConfig: commandConfig) { client in
             let producer = Producer(client: client, options: producerOptions)
             _ = try await producer.partitionCount(of: topic)
             var input = StdinLines()

@@ -38,6 +38,8 @@ struct ConsumerGroupsCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("bootstrap-server"), help: "The broker to connect to, host:port[,host:port…].")
     var bootstrapServer: String?
+    @Option(name: .customLong("command-config"), help: "Client properties file: security.protocol, sasl.*, ssl.* (as Kafka's scripts).")
+    var commandConfig: String?
 
     @Flag(help: "List all consumer groups.") var list = false
     @Flag(help: "Describe groups: offsets and lag per partition (or --members, --state).") var describe = false
@@ -98,7 +100,7 @@ struct ConsumerGroupsCommand: AsyncParsableCommand {
             throw DatabaseTool.usage(Self.command, "Option \(describe ? "--describe" : "--delete") takes one of these options: --all-groups, --group")
         }
         var failed = false
-        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-consumer-groups") { client in
+        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-consumer-groups", commandConfig: commandConfig) { client in
             let admin = Admin(client: client)
             let groups = allGroups ? try await admin.listGroups().map(\.groupId) : group
             if list {

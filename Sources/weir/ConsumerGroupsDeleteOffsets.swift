@@ -13,7 +13,7 @@ extension ConsumerGroupsCommand {
         let g = group[0]
         let topicArgs = try topic.map(Self.parseTopicArg)
         var failed = false
-        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-consumer-groups") { client in
+        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-consumer-groups", commandConfig: commandConfig) { client in
             let admin = Admin(client: client)
             // Kafka's rows: a topic that cannot be described is one row, partition "Not Provided".
             var results: [(topic: String, partition: Int32?, error: KafkaError?)] = []

@@ -37,7 +37,7 @@ extension ConsumerGroupsCommand {
         }
         var failed = false
         var planned: [PlannedOffset] = []
-        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-consumer-groups") { client in
+        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-consumer-groups", commandConfig: commandConfig) { client in
             let admin = Admin(client: client)
             let groups = allGroups ? try await admin.listGroups().map(\.groupId) : group
             for g in groups {

@@ -30,6 +30,8 @@ struct DeleteRecordsCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("bootstrap-server"), help: "The broker to connect to, host:port[,host:port…].")
     var bootstrapServer: String?
+    @Option(name: .customLong("command-config"), help: "Client properties file: security.protocol, sasl.*, ssl.* (as Kafka's scripts).")
+    var commandConfig: String?
 
     @Option(name: .customLong("offset-json-file"), help: "The JSON file of partitions and offsets.")
     var offsetJsonFile: String?
@@ -51,7 +53,7 @@ struct DeleteRecordsCommand: AsyncParsableCommand {
             throw DatabaseTool.failure(Self.command, "cannot read \(offsetJsonFile!): \(error.localizedDescription)")
         }
         var failed = false
-        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-delete-records") { client in
+        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-delete-records", commandConfig: commandConfig) { client in
             let admin = Admin(client: client)
             print("Executing records delete operation")
             let results = try await admin.deleteRecords(Dictionary(plan, uniquingKeysWith: { a, _ in a }))

@@ -31,6 +31,8 @@ struct GetOffsetsCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("bootstrap-server"), help: "The broker to connect to, host:port[,host:port…].")
     var bootstrapServer: String?
+    @Option(name: .customLong("command-config"), help: "Client properties file: security.protocol, sasl.*, ssl.* (as Kafka's scripts).")
+    var commandConfig: String?
 
     @Option(help: "A topic name or a regular expression matching whole topic names (default: all topics).")
     var topic: String?
@@ -68,7 +70,7 @@ struct GetOffsetsCommand: AsyncParsableCommand {
             }
         }
         var failed = false
-        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-get-offsets") { client in
+        try await CLI.run(bootstrap: bootstrapServer!, clientId: "weir-get-offsets", commandConfig: commandConfig) { client in
             let admin = Admin(client: client)
             var tps: [TopicPartition] = []
             for description in try await admin.describeTopics(nil) {

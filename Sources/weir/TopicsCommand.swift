@@ -14,6 +14,8 @@ struct TopicsCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("bootstrap-server"), help: "The broker to connect to, host:port[,host:port…].")
     var bootstrapServer: String
+    @Option(name: .customLong("command-config"), help: "Client properties file: security.protocol, sasl.*, ssl.* (as Kafka's scripts).")
+    var commandConfig: String?
 
     @Flag(help: "Create a new topic.") var create = false
     @Flag(help: "List all topics.") var list = false
@@ -51,7 +53,7 @@ struct TopicsCommand: AsyncParsableCommand {
             CLI.printError("Command must include exactly one action: --list, --describe, --create, --alter or --delete")
             throw ExitCode(1)
         }
-        try await CLI.run(bootstrap: bootstrapServer, clientId: "weir-topics",
+        try await CLI.run(bootstrap: bootstrapServer, clientId: "weir-topics", commandConfig: commandConfig,
                           errorPrefix: "Error while executing topic command : ") { client in
             let admin = Admin(client: client)
             if create { try await createTopic(admin) }

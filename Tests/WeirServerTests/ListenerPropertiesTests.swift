@@ -74,6 +74,41 @@ import Testing
         }
     }
 
+    /// Java properties' line continuation, as long JAAS entries are written; SASL and authorizer keys.
+    @Test func continuedLinesSaslAndAuthorizerSettings() throws {
+        let p = try BrokerProperties(text: """
+            listeners=PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9094
+            sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256
+            listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required \\
+                user_admin="admin-secret" \\
+                user_alice="alice-secret";
+            authorizer.class.name=kafka.security.authorizer.AclAuthorizer
+            super.users=User:admin;User:ops
+            connections.max.reauth.ms=60000
+            """)
+        #expect(p.plainUsers == ["SASL_PLAINTEXT": ["admin": "admin-secret", "alice": "alice-secret"]])
+        #expect(p.sasl.enabledMechanisms == ["PLAIN", "SCRAM-SHA-256"])
+        #expect(p.sasl.maxReauthMs == 60000)
+        #expect(p.authorization.enabled)
+        #expect(p.authorization.superUsers == ["User:admin", "User:ops"])
+        for (text, message) in [
+            ("authorizer.class.name=com.example.Mine", "line 1: authorizer.class.name=com.example.Mine is not supported"),
+            ("super.users=admin", "line 1: super.users: 'admin' is not a principal like User:admin"),
+            ("listeners=SASL_PLAINTEXT://:9094", "sasl.enabled.mechanisms must be set for the listener SASL_PLAINTEXT"),
+            ("listeners=SASL_PLAINTEXT://:9094\nsasl.enabled.mechanisms=PLAIN",
+             "listener.name.sasl_plaintext.plain.sasl.jaas.config must be set"),
+            ("sasl.enabled.mechanisms=GSSAPI", "line 1: sasl.enabled.mechanisms: GSSAPI is not supported"),
+            ("listener.name.x.ssl.keystore.location=/k", "line 1: listener.name.x.ssl.keystore.location: of the per-listener properties"),
+        ] {
+            do {
+                _ = try BrokerProperties(text: text)
+                Issue.record("accepted \(text)")
+            } catch {
+                #expect("\(error)".hasPrefix(message), "\(text): \(error)")
+            }
+        }
+    }
+
     /// `openssl req -subj "/C=US/O=Weir, Inc./OU=eng/CN=alice/emailAddress=a@b.c"`: Java prints the
     /// RDNs last first, escapes the comma, and gives emailAddress (no RFC 2253 keyword) as OID=#DER.
     @Test func theSubjectIsFormedAsJavaFormsIt() throws {

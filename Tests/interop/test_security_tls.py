@@ -2,8 +2,12 @@
 the listener it came in on; PEM keystores and truststores as Kafka reads them; mutual TLS; a
 plaintext client refused on the TLS port; certificates that do not load stop startup naming
 the property."""
+import os
+import socket
 import ssl
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -145,3 +149,45 @@ def test_a_certificate_or_key_that_does_not_load_stops_startup_naming_the_proper
     r = subprocess.run(args, capture_output=True, text=True, timeout=30, cwd=ROOT)
     assert r.returncode == 2, r.stderr
     assert message in r.stderr, r.stderr
+
+
+def peer_certificate(port, ca):
+    ctx = ssl.create_default_context(cafile=ca)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            return s.getpeercert(binary_form=True)
+
+
+def test_certificates_are_reloaded_when_their_files_change(tmp_path, pki):
+    from security_support import openssl
+    d = tmp_path / "live"
+    d.mkdir()
+    keystore = d / "keystore.pem"
+    keystore.write_text(open(pki["keystore"]).read())
+    b = ssl_broker(tmp_path, pki, {"ssl.keystore.location": str(keystore), "weir.ssl.reload.check.interval.ms": "100"}).start()
+    try:
+        first = peer_certificate(b.tls_port, pki["ca"])
+        # A renewed certificate (same CA, new key), written beside and renamed into place.
+        ca_dir = Path(pki["ca"]).parent
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "new.key"), "-out", str(d / "new.csr"),
+                "-subj", "/O=Weir/CN=localhost", cwd=ca_dir)
+        openssl("x509", "-req", "-in", str(d / "new.csr"), "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-days", "2", "-out", str(d / "new.pem"), "-extfile", "san.ext", cwd=ca_dir)
+        (d / "next.pem").write_text((d / "new.key").read_text() + (d / "new.pem").read_text())
+        os.replace(d / "next.pem", keystore)
+        deadline = time.monotonic() + 10
+        renewed = first
+        while renewed == first and time.monotonic() < deadline:
+            time.sleep(0.1)
+            renewed = peer_certificate(b.tls_port, pki["ca"])
+        assert renewed != first, "the renewed certificate was not served within 10 s"
+        assert "TLS certificates reloaded" in b.log_text()
+        # A file that no longer loads keeps the last good certificate.
+        keystore.write_text("garbage\n")
+        deadline = time.monotonic() + 10
+        while "do not load; keeping the previous ones" not in b.log_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "do not load; keeping the previous ones" in b.log_text()
+        assert peer_certificate(b.tls_port, pki["ca"]) == renewed
+    finally:
+        b.stop()

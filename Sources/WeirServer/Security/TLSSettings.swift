@@ -20,6 +20,9 @@ public struct TLSSettings: Sendable, Equatable {
     public var clientAuth: ClientAuth = .none
     /// `ssl.enabled.protocols`: TLSv1.2 and TLSv1.3 (Kafka's default); at least one.
     public var enabledProtocols: Set<String> = ["TLSv1.2", "TLSv1.3"]
+    /// `weir.ssl.reload.check.interval.ms`: how often the keystore and truststore files are
+    /// checked for a change (renewed certificates load without a restart). Weir's own key.
+    public var reloadCheckIntervalMs: Int64 = 5000
 
     public init() {}
 
@@ -37,6 +40,12 @@ public struct TLSSettings: Sendable, Equatable {
                 throw BrokerProperties.Invalid(description: "ssl.client.auth must be none, requested or required, not '\(v)'")
             }
             s.clientAuth = auth
+        },
+        "weir.ssl.reload.check.interval.ms": { s, v in
+            guard let n = Int64(v), n > 0 else {
+                throw BrokerProperties.Invalid(description: "weir.ssl.reload.check.interval.ms must be a positive integer, not '\(v)'")
+            }
+            s.reloadCheckIntervalMs = n
         },
         "ssl.enabled.protocols": { s, v in
             let protocols = Set(v.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty })

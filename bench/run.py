@@ -115,7 +115,8 @@ class Bench:
         self.wb = os.path.join(ROOT, ".build/release/weir-bench")
         self.config = os.path.join(ROOT, "config/server.properties")
         self.res = {"storage": [], "network": [], "replay": [], "fetch": [], "weir": [], "peer": [], "scale": [],
-                    "prefill": None, "idle": {}, "stall": {}, "kcat": [], "rebalance": [], "downconvert": [], "txn": [], "security": []}
+                    "prefill": None, "idle": {}, "stall": {}, "kcat": [], "rebalance": [], "downconvert": [], "txn": [],
+                    "security": []}
         self.problems = []
         self.timings = {}
 

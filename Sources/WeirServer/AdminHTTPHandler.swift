@@ -8,9 +8,10 @@ import NIOHTTP1
 /// `AdminAPI` off the event loop, and writes the answer with Content-Length; keep-alive as the
 /// client asks.
 ///
-/// Where authentication will go: a bearer-token check (`admin.token`) belongs in `requestEnded`,
-/// before `AdminAPI.respond`, answering 401; TLS is a handler added in front of the HTTP codec
-/// in `AdminServer`. Neither is here yet, which is why the listener is loopback-only by default.
+/// Before anything is served, `AdminAuth.decide` checks the token (`admin.auth.token`: a bearer
+/// header or the console's cookie; 401 or the login form otherwise) and the Origin of writes
+/// (403 from another origin). TLS, when `admin.ssl.*` is set, is a handler in front of the HTTP
+/// codec (`AdminServer`).
 final class AdminHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -18,6 +19,10 @@ final class AdminHTTPHandler: ChannelInboundHandler {
     private let api: AdminAPI
     /// Answer only requests whose Host header names a loopback address (DNS-rebinding guard).
     private let loopbackHostOnly: Bool
+    /// `admin.auth.token`; nil: no authentication (loopback-only listeners).
+    private let authToken: String?
+    /// Served over TLS (the login cookie is then Secure).
+    private let secure: Bool
     private let connections: ConnectionRegistry
     private let logger: Logger
     private var head: HTTPRequestHead?
@@ -25,8 +30,11 @@ final class AdminHTTPHandler: ChannelInboundHandler {
     private var tooLarge = false
     private var id = 0
 
-    init(api: AdminAPI, loopbackHostOnly: Bool = false, connections: ConnectionRegistry, logger: Logger) {
+    init(api: AdminAPI, loopbackHostOnly: Bool = false, authToken: String? = nil, secure: Bool = false,
+         connections: ConnectionRegistry, logger: Logger) {
         self.api = api
+        self.authToken = authToken
+        self.secure = secure
         self.loopbackHostOnly = loopbackHostOnly
         self.connections = connections
         self.logger = logger
@@ -76,6 +84,32 @@ final class AdminHTTPHandler: ChannelInboundHandler {
         }
         if tooLarge {
             write(.error(.payloadTooLarge, "request body over \(AdminAPI.maxBodyBytes) bytes"), for: head, context: context)
+            return
+        }
+        switch AdminAuth.decide(method: head.method, uri: head.uri, headers: head.headers,
+                                body: Array(body.readableBytesView), token: authToken) {
+        case .allow:
+            break
+        case .crossOrigin(let origin):
+            write(.error(.forbidden, "a write from origin '\(origin)' is refused: not this listener's origin"), for: head, context: context)
+            return
+        case .unauthorized(let showLogin):
+            var response = showLogin
+                ? AdminResponse(status: .unauthorized, contentType: "text/html; charset=utf-8", body: AdminAuth.loginPage(failed: false))
+                : AdminResponse.error(.unauthorized, "admin.auth.token required: send 'Authorization: Bearer <token>'")
+            response.headers.append(("WWW-Authenticate", "Bearer realm=\"weir-admin\""))
+            write(response, for: head, context: context)
+            return
+        case .login(let ok):
+            if ok, let token = authToken {
+                var response = AdminResponse(status: .seeOther, contentType: "text/plain", body: Array("signed in\n".utf8))
+                response.headers = [("Location", "/"), ("Set-Cookie", AdminAuth.setCookie(token, secure: secure))]
+                write(response, for: head, context: context)
+            } else {
+                logger.warning("admin login with a wrong token", metadata: ["peer": "\(context.remoteAddress?.description ?? "-")"])
+                write(AdminResponse(status: .unauthorized, contentType: "text/html; charset=utf-8", body: AdminAuth.loginPage(failed: true)),
+                      for: head, context: context)
+            }
             return
         }
         let (api, body, contentType) = (self.api, self.body, head.headers["Content-Type"].first)

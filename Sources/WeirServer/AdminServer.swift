@@ -3,14 +3,15 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// The admin HTTP listener (`admin.listener=HOST:PORT`) as a ServiceLifecycle `Service`:
 /// NIOHTTP1's server pipeline, then `AdminHTTPHandler`, answering from `AdminAPI`.
 ///
-/// Protection: it binds only where `admin.listener` says, and `BrokerProperties` refuses a
-/// non-loopback address unless `admin.listener.allow.remote=true` — the API has no
-/// authentication yet, and it can write a checkpoint anywhere the broker may write.
+/// Protection: it binds only where `admin.listener` says; `BrokerProperties` refuses a
+/// non-loopback address unless `admin.listener.allow.remote=true` and `admin.auth.token` are
+/// set (see `AdminAuth`); HTTPS with `admin.ssl.*`.
 ///
 /// Graceful shutdown (SIGTERM) as `KafkaServer`: stop accepting, close idle connections, let a
 /// request in hand (a snapshot) finish, return once every connection has closed — so that the
@@ -21,6 +22,8 @@ public final class AdminServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let api: AdminAPI
     private let loopbackHostOnly: Bool
+    private let tls: NIOSSLContext?
+    private let authToken: String?
     private let logger: Logger
     private let connections = ConnectionRegistry()
     private let boundPort = NIOLockedValueBox<Int?>(nil)
@@ -29,8 +32,11 @@ public final class AdminServer: Service, Sendable {
     /// - Parameter loopbackHostOnly: refuse (403) requests whose Host header is not a loopback
     ///   address — set unless admin.listener.allow.remote (a proxy's name is then expected).
     public init(host: String, port: Int, group: any EventLoopGroup, api: AdminAPI, loopbackHostOnly: Bool = false,
+                tls: NIOSSLContext? = nil, authToken: String? = nil,
                 logger: Logger, onBound: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.loopbackHostOnly = loopbackHostOnly
+        self.tls = tls
+        self.authToken = authToken
         self.host = host
         self.port = port
         self.group = group
@@ -44,14 +50,17 @@ public final class AdminServer: Service, Sendable {
 
     public func run() async throws {
         let (api, connections, logger, loopbackHostOnly) = (self.api, self.connections, self.logger, self.loopbackHostOnly)
+        let (tls, authToken) = (self.tls, self.authToken)
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 16)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
+                    if let tls { try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try child.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try child.pipeline.syncOperations.addHandler(
-                        AdminHTTPHandler(api: api, loopbackHostOnly: loopbackHostOnly, connections: connections, logger: logger))
+                        AdminHTTPHandler(api: api, loopbackHostOnly: loopbackHostOnly, authToken: authToken, secure: tls != nil,
+                                         connections: connections, logger: logger))
                 }
             }
             .bind(host: host, port: port).get()

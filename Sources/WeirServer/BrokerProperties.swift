@@ -28,9 +28,15 @@ public struct BrokerProperties: Sendable {
     /// `admin.listener=HOST:PORT`: the admin HTTP listener (`AdminServer`); nil (unset or empty) = off.
     /// An empty host means 127.0.0.1.
     public var adminListener: (host: String, port: Int)? = nil
-    /// `admin.listener.allow.remote`: whether `admin.listener` may bind a non-loopback address.
-    /// The admin API has no authentication yet, so by default it is refused at startup.
+    /// `admin.listener.allow.remote`: whether `admin.listener` may bind a non-loopback address
+    /// (it then also needs `admin.auth.token`).
     public var adminAllowRemote = false
+    /// `admin.ssl.*` (the broker's `ssl.*` names under an `admin.` prefix): HTTPS on the admin
+    /// listener when `admin.ssl.keystore.location` is set.
+    public var adminTLS = TLSSettings()
+    /// `admin.auth.token`: the bearer token every admin request but /health must carry (or the
+    /// console's login cookie); required for a non-loopback admin listener.
+    public var adminAuthToken: String? = nil
     /// `admin.console.writable`: whether the web console's write actions (create and delete
     /// topics, reset a group's offsets) are allowed; by default they are refused with 403.
     public var adminConsoleWritable = false
@@ -127,6 +133,12 @@ public struct BrokerProperties: Sendable {
         },
         "admin.listener.allow.remote": { $0.adminAllowRemote = try bool($1, "admin.listener.allow.remote") },
         "admin.console.writable": { $0.adminConsoleWritable = try bool($1, "admin.console.writable") },
+        "admin.auth.token": { p, v in
+            guard v.isEmpty || v.utf8.count >= 16 else {
+                throw Invalid(description: "admin.auth.token must be at least 16 characters (it guards the admin API)")
+            }
+            p.adminAuthToken = v.isEmpty ? nil : v
+        },
         "weir.storage.write.buffer.bytes": {
             $0.storageWriteBufferBytes = Int(try positive(int64($1, "weir.storage.write.buffer.bytes"), "weir.storage.write.buffer.bytes"))
         },
@@ -185,7 +197,9 @@ public struct BrokerProperties: Sendable {
             pairs.append((String(o[..<sep]), String(o[o.index(after: sep)...]), "--override"))
         }
         for (key, value, place) in pairs {
+            let adminSSL = key.hasPrefix("admin.ssl.") ? TLSSettings.setters[String(key.dropFirst("admin.".count))] : nil
             guard Self.setters[key] != nil || TLSSettings.setters[key] != nil || SaslSettings.setters[key] != nil
+                    || adminSSL != nil
                     || AuthorizerSettings.setters[key] != nil
                     || key.hasPrefix("listener.name.") else {
                 throw Invalid(description: "unknown property '\(key)' (\(place)); known: \(Self.knownKeys.joined(separator: ", "))")
@@ -193,6 +207,8 @@ public struct BrokerProperties: Sendable {
             do {
                 if let set = Self.setters[key] {
                     try set(&self, value)
+                } else if let set = adminSSL {
+                    try set(&adminTLS, value)
                 } else if let set = TLSSettings.setters[key] {
                     try set(&tls, value)
                 } else if let set = SaslSettings.setters[key] {
@@ -220,9 +236,23 @@ public struct BrokerProperties: Sendable {
         if adminConsoleWritable && adminListener == nil {
             throw Invalid(description: "admin.console.writable=true needs admin.listener (the console is served there)")
         }
-        if let admin = adminListener, !adminAllowRemote, !Self.isLoopback(admin.host) {
-            throw Invalid(description: "admin.listener \(admin.host):\(admin.port) is not a loopback address; the admin "
-                + "API has no authentication yet: bind 127.0.0.1, or set admin.listener.allow.remote=true")
+        if let admin = adminListener, !Self.isLoopback(admin.host), !adminAllowRemote || adminAuthToken == nil {
+            throw Invalid(description: "admin.listener \(admin.host):\(admin.port) is not a loopback address: bind 127.0.0.1, "
+                + "or set admin.listener.allow.remote=true and admin.auth.token (every request must then carry it)")
+        }
+        if adminTLS.keystoreLocation != nil || adminTLS.truststoreLocation != nil {
+            guard adminListener != nil else {
+                throw Invalid(description: "admin.ssl.* needs admin.listener (HTTPS is served there)")
+            }
+            guard adminTLS.keystoreLocation != nil else {
+                throw Invalid(description: "admin.ssl.keystore.location must be set for HTTPS on the admin listener")
+            }
+            if adminTLS.clientAuth != .none, adminTLS.truststoreLocation == nil {
+                throw Invalid(description: "admin.ssl.truststore.location must be set when admin.ssl.client.auth=\(adminTLS.clientAuth.rawValue)")
+            }
+        }
+        if adminAuthToken != nil && adminListener == nil {
+            throw Invalid(description: "admin.auth.token needs admin.listener (it guards that listener)")
         }
     }
 

@@ -90,7 +90,9 @@ public enum BrokerRuntime {
                                snapshots: try SnapshotRegistry(store: store), io: io,
                                storageHealth: broker.storageHealth, console: console)
             services.append(AdminServer(host: host, port: port, group: events, api: api,
-                                        loopbackHostOnly: !properties.adminAllowRemote, logger: logger))
+                                        loopbackHostOnly: !properties.adminAllowRemote,
+                                        tls: try ServerTLS.makeAdminContext(properties.adminTLS),
+                                        authToken: properties.adminAuthToken, logger: logger))
             services.append(monitor)
         }
         if let tls {

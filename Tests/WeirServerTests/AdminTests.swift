@@ -230,10 +230,23 @@ import WeirStorage
         #expect(throws: BrokerProperties.Invalid.self) { try BrokerProperties(text: "admin.listener=0.0.0.0:9644") }
         #expect(throws: BrokerProperties.Invalid.self) { try BrokerProperties(text: "admin.listener=10.1.2.3:9644") }
         #expect(throws: BrokerProperties.Invalid.self) { try BrokerProperties(text: "admin.listener=127.0.0.1.evil:9644") }
+        // A remote listener needs both the opt-in and a token that every request must carry.
+        #expect(throws: BrokerProperties.Invalid.self) {
+            try BrokerProperties(text: "admin.listener=0.0.0.0:9644", overrides: ["admin.listener.allow.remote=true"])
+        }
         let remote = try BrokerProperties(text: "admin.listener=0.0.0.0:9644",
-                                          overrides: ["admin.listener.allow.remote=true"])
-        #expect(remote.adminListener?.host == "0.0.0.0")
-        // Not a key yet: a token that would silently protect nothing stops startup instead.
+                                          overrides: ["admin.listener.allow.remote=true", "admin.auth.token=0123456789abcdef"])
+        #expect(remote.adminListener?.host == "0.0.0.0" && remote.adminAuthToken == "0123456789abcdef")
+        #expect(throws: BrokerProperties.Invalid.self) { try BrokerProperties(text: "admin.listener=127.0.0.1:1\nadmin.auth.token=short") }
+        #expect(throws: BrokerProperties.Invalid.self) { try BrokerProperties(text: "admin.auth.token=0123456789abcdef") }
+        // admin.ssl.*: the broker's ssl.* names under admin.; PEM only; needs the listener.
+        let https = try BrokerProperties(text: "admin.listener=127.0.0.1:1\nadmin.ssl.keystore.location=/k.pem\nadmin.ssl.keystore.type=PEM")
+        #expect(https.adminTLS.keystoreLocation == "/k.pem" && https.tls.keystoreLocation == nil)
+        #expect(throws: BrokerProperties.Invalid.self) { try BrokerProperties(text: "admin.ssl.keystore.location=/k.pem") }
+        #expect(throws: BrokerProperties.Invalid.self) {
+            try BrokerProperties(text: "admin.listener=127.0.0.1:1\nadmin.ssl.keystore.location=/k.pem\nadmin.ssl.keystore.type=JKS")
+        }
+        // Still not a key: a misspelt token name stops startup instead of protecting nothing.
         #expect(throws: BrokerProperties.Invalid.self) { try BrokerProperties(text: "admin.token=secret") }
     }
 }

@@ -5,6 +5,17 @@ import NIOSSL
 /// Every file is read at startup, so that a certificate or key that does not load stops the
 /// broker with a message naming the property, instead of failing each client's handshake later.
 public enum ServerTLS {
+    /// HTTPS for the admin listener from `admin.ssl.*`; nil without `admin.ssl.keystore.location`.
+    /// Errors name the `admin.`-prefixed property.
+    public static func makeAdminContext(_ s: TLSSettings) throws -> NIOSSLContext? {
+        guard s.keystoreLocation != nil else { return nil }
+        do {
+            return try makeContext(s)
+        } catch let e as BrokerProperties.Invalid {
+            throw BrokerProperties.Invalid(description: e.description.replacingOccurrences(of: "ssl.", with: "admin.ssl."))
+        }
+    }
+
     /// Builds the server context: the keystore's chain and key, the truststore when client
     /// certificates are asked for, and the enabled protocol versions.
     public static func makeContext(_ s: TLSSettings) throws -> NIOSSLContext {

@@ -42,7 +42,8 @@ public final class Broker: Sendable {
         self.io = IOPool(io)
         self.clock = clock
         self.logger = logger
-        self.storageHealth = StorageHealth(logger: logger)
+        self.storageHealth = StorageHealth(logger: logger, dataDirectory: store.directory,
+                                           minFreeBytes: Int64(store.options.totalWriteBufferBytes) * 3 / 2)
         let waiters = appendWaiters
         self.transactions = try TransactionCoordinator(store: store, config: config.transactions, logger: logger,
                                                        onMarker: { waiters.appended($0) })

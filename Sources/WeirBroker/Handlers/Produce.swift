@@ -144,6 +144,16 @@ struct ProduceHandler: ApiHandler {
         if config.compact, let problem = ProducedBatch.keylessRecordProblem(in: batches, partition: "\(tp)") {
             return (refused(r, tp, problem.code, problem.message, context), false)
         }
+        // Less free space than RocksDB needs to flush: refused before the disk is full (StorageHealth).
+        if let (episode, started) = health.refusing() {
+            if started {
+                logger.error("storage failing; answering produce with \(ErrorCode.kafkaStorageError.logDescription) until it recovers",
+                             metadata: ["partition": "\(tp)", "error": "\(episode.error)"])
+            }
+            r.errorCode = ErrorCode.kafkaStorageError.rawValue
+            r.errorMessage = episode.error
+            return (r, false)
+        }
         // A topic with flush.messages=1 fsyncs each append: never on the event loop.
         if inline && config.fsyncEachAppend { return (r, true) }
         do {

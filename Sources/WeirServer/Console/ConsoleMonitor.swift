@@ -45,7 +45,7 @@ public final class ConsoleMonitor: Service, Sendable {
         pass.withLock { $0 = ($0.count + 1, last) }
     }
 
-    var retention: (passes: Int, last: LastPass?) { pass.withLock { $0 } }
+    var retention: (passes: Int, last: LastPass?) { pass.withLock { (passes: $0.count, last: $0.last) } }
 
     public func run() async throws {
         sample()

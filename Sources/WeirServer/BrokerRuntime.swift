@@ -141,13 +141,8 @@ struct WALFlusher: Service {
     let logger: Logger
 
     func run() async throws {
-        // Sleeping is cancelled by graceful shutdown, so that SIGTERM is not held up a whole interval.
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: .milliseconds(intervalMs))
-                store.flushWAL(sync: true)
-            }
-        }
+        let store = self.store
+        await everyInterval(milliseconds: intervalMs) { store.flushWAL(sync: true) }
     }
 }
 
@@ -160,18 +155,15 @@ struct ProducerExpiry: Service {
     let logger: Logger
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: .milliseconds(config.producerIdExpirationCheckIntervalMs))
-                let (store, expiration) = (store, config.producerIdExpirationMs)
-                do {
-                    let n = try await io.runIfActive {
-                        try store.expireProducers(nowMs: WallClock.system.nowMs(), expirationMs: expiration)
-                    }
-                    if n > 0 { logger.info("expired idempotent producers", metadata: ["count": "\(n)"]) }
-                } catch {
-                    logger.warning("producer expiry failed", metadata: ["error": "\(error)"])
+        let (store, io, logger, expiration) = (store, io, logger, config.producerIdExpirationMs)
+        await everyInterval(milliseconds: config.producerIdExpirationCheckIntervalMs) {
+            do {
+                let n = try await io.runIfActive {
+                    try store.expireProducers(nowMs: WallClock.system.nowMs(), expirationMs: expiration)
                 }
+                if n > 0 { logger.info("expired idempotent producers", metadata: ["count": "\(n)"]) }
+            } catch {
+                logger.warning("producer expiry failed", metadata: ["error": "\(error)"])
             }
         }
     }
@@ -187,16 +179,13 @@ struct TransactionHousekeeping: Service {
     let logger: Logger
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: .milliseconds(intervalMs))
-                let coordinator = self.coordinator
-                do {
-                    let done = try await io.runIfActive { coordinator.tick(nowMs: WallClock.system.nowMs()) }
-                    if done.expired > 0 { logger.info("expired transactional ids", metadata: ["count": "\(done.expired)"]) }
-                } catch {
-                    logger.warning("transaction housekeeping failed", metadata: ["error": "\(error)"])
-                }
+        let (coordinator, io, logger) = (coordinator, io, logger)
+        await everyInterval(milliseconds: intervalMs) {
+            do {
+                let done = try await io.runIfActive { coordinator.tick(nowMs: WallClock.system.nowMs()) }
+                if done.expired > 0 { logger.info("expired transactional ids", metadata: ["count": "\(done.expired)"]) }
+            } catch {
+                logger.warning("transaction housekeeping failed", metadata: ["error": "\(error)"])
             }
         }
     }
@@ -209,11 +198,9 @@ struct OffsetExpiry: Service {
     let config: BrokerConfig
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: .milliseconds(config.offsetsRetentionCheckIntervalMs))
-                await groups.expireOffsets(retentionMs: config.offsetsRetentionMinutes * 60_000, nowMs: Broker.wallClockMs())
-            }
+        let (groups, retentionMs) = (groups, config.offsetsRetentionMinutes * 60_000)
+        await everyInterval(milliseconds: config.offsetsRetentionCheckIntervalMs) {
+            await groups.expireOffsets(retentionMs: retentionMs, nowMs: Broker.wallClockMs())
         }
     }
 }

@@ -154,39 +154,32 @@ struct FetchHandler: ApiHandler {
                 }
                 let limit = min(w.maxBytes, budget)
                 guard w.fetchOffset < offsets.highWatermark, limit > 0 || !gotAny else { return g }
-                if let magic {
+                if magic != nil {
                     guard let topic = store.topic(named: w.topicPartition.topic),
                           topics.effectiveConfig(of: topic).downConversion else {
                         g.error = .unsupportedVersion
                         return g
                     }
-                    do {
-                        let converted = try Self.downConverted(log, from: w.fetchOffset, to: offsets.highWatermark,
-                                                               magic: magic, maxBytes: limit, minOne: !gotAny)
-                        if converted.readableBytes > 0 {
-                            g.records = converted
-                            budget = max(0, budget - converted.readableBytes)
-                            gotAny = true
-                        }
-                    } catch StorageError.offsetOutOfRange {
-                        g.error = .offsetOutOfRange
-                    } catch {
-                        g.error = ErrorCode(storageError: error)
-                    }
-                    return g
                 }
-                // Sized once up front (up to 1 MiB, librdkafka's default partition limit) so that the
-                // copy out of RocksDB does not also pay for the buffer doubling as it grows.
-                var buffer = ByteBufferAllocator().buffer(capacity: min(max(limit, 16 << 10), 1 << 20))
                 do {
-                    let n = try log.read(from: w.fetchOffset, maxBytes: limit, minOneBatch: !gotAny,
-                                         committedOnly: committedOnly, into: &buffer)
-                    if n > 0 {
-                        if committedOnly {
+                    let records: ByteBuffer
+                    if let magic {
+                        records = try Self.downConverted(log, from: w.fetchOffset, to: offsets.highWatermark,
+                                                         magic: magic, maxBytes: limit, minOne: !gotAny)
+                    } else {
+                        // Sized once up front (up to 1 MiB, librdkafka's default partition limit) so that the
+                        // copy out of RocksDB does not also pay for the buffer doubling as it grows.
+                        var buffer = ByteBufferAllocator().buffer(capacity: min(max(limit, 16 << 10), 1 << 20))
+                        let n = try log.read(from: w.fetchOffset, maxBytes: limit, minOneBatch: !gotAny,
+                                             committedOnly: committedOnly, into: &buffer)
+                        if n > 0 && committedOnly {
                             g.aborted = try log.abortedTransactions(from: w.fetchOffset, upTo: Self.endOffset(of: buffer))
                         }
-                        g.records = buffer
-                        budget = max(0, budget - n)
+                        records = buffer
+                    }
+                    if records.readableBytes > 0 {
+                        g.records = records
+                        budget = max(0, budget - records.readableBytes)
                         gotAny = true
                     }
                 } catch StorageError.offsetOutOfRange {

@@ -68,14 +68,12 @@ struct CertificateReloader: Service {
     let logger: Logger
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: .milliseconds(intervalMs))
-                switch source.reloadIfChanged() {
-                case .unchanged: break
-                case .reloaded: logger.info("TLS certificates reloaded: new connections use them")
-                case .failed(let why): logger.warning("TLS certificate files changed but do not load; keeping the previous ones", metadata: ["error": "\(why)"])
-                }
+        let (source, logger) = (source, logger)
+        await everyInterval(milliseconds: intervalMs) {
+            switch source.reloadIfChanged() {
+            case .unchanged: break
+            case .reloaded: logger.info("TLS certificates reloaded: new connections use them")
+            case .failed(let why): logger.warning("TLS certificate files changed but do not load; keeping the previous ones", metadata: ["error": "\(why)"])
             }
         }
     }

@@ -9,12 +9,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BUILD_PKGS := librocksdb-dev liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev pkg-config
 TEST_PKGS := kcat python3-venv openssl
+# The cluster's tests (Tests/interop/test_cluster.py, WeirClusterTests) run a real etcd.
+TEST_PKGS += etcd-server etcd-client
 # The Go clients of Weir's tutorial as Debian packages them (examples/go, Tests/interop/test_go_clients.py).
 GO_PKGS := golang-go gcc golang-github-segmentio-kafka-go-dev golang-github-shopify-sarama-dev
 # The web console's browser tests (Tests/interop/test_console.py) drive Debian's headless Chromium.
 TEST_PKGS += chromium chromium-driver
 
-.PHONY: run build deps test-deps test unit-test interop-test conformance codegen codegen-check bench bench-deps bench-profile clean-data
+.PHONY: run run-cluster build deps test-deps test unit-test interop-test conformance codegen codegen-check bench bench-deps bench-profile clean-data
 
 # Install the Debian packages in $(1) that are not installed yet.
 define apt_install
@@ -35,6 +37,11 @@ build: deps
 run: build
 	mkdir -p data
 	.build/release/weir broker config/server.properties --override admin.listener=127.0.0.1:9644
+
+# etcd and three brokers on 127.0.0.1:9092-9094, data under ./data/cluster (tools/run-cluster.sh).
+run-cluster: build
+	$(call apt_install,etcd-server etcd-client)
+	tools/run-cluster.sh
 
 test-deps: deps
 	$(call apt_install,$(TEST_PKGS))

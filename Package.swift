@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Weir: a Kafka-compatible broker on RocksDB.
-// Dependencies point one way: KafkaProtocol ← WeirStorage ← WeirBroker ← WeirServer ← weir (CLI).
+// Dependencies point one way: KafkaProtocol ← WeirStorage ← WeirBroker ← WeirCluster ← WeirServer ← weir (CLI).
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -71,10 +71,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The cluster: etcd client, membership, the controller (metadata in etcd).
+        .target(
+            name: "WeirCluster",
+            dependencies: [
+                "KafkaProtocol", "WeirStorage", "WeirBroker",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "WeirServer",
             dependencies: [
-                "KafkaProtocol", "WeirStorage", "WeirBroker", "CSystemTuning",
+                "KafkaProtocol", "WeirStorage", "WeirBroker", "WeirCluster", "CSystemTuning",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -148,6 +160,14 @@ let package = Package(
         .testTarget(
             name: "WeirBrokerTests",
             dependencies: ["WeirBroker", "WeirStorage", "KafkaProtocol",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeirClusterTests",
+            dependencies: ["WeirCluster", "WeirBroker", "WeirStorage", "KafkaProtocol",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log")],

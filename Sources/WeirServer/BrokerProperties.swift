@@ -19,6 +19,8 @@ public struct BrokerProperties: Sendable {
     public var sasl = SaslSettings()
     /// The ACL authorizer's settings.
     public var authorization = AuthorizerSettings()
+    /// `etcd.connect` and the other cluster settings.
+    public var cluster = ClusterProperties()
     /// PLAIN's users of each SASL listener, from its JAAS entry.
     public private(set) var plainUsers: [String: [String: String]] = [:]
     /// The first listener's address.
@@ -201,6 +203,7 @@ public struct BrokerProperties: Sendable {
             guard Self.setters[key] != nil || TLSSettings.setters[key] != nil || SaslSettings.setters[key] != nil
                     || adminSSL != nil
                     || AuthorizerSettings.setters[key] != nil
+                    || ClusterProperties.setters[key] != nil
                     || key.hasPrefix("listener.name.") else {
                 throw Invalid(description: "unknown property '\(key)' (\(place)); known: \(Self.knownKeys.joined(separator: ", "))")
             }
@@ -215,6 +218,8 @@ public struct BrokerProperties: Sendable {
                     try set(&sasl, value)
                 } else if let set = AuthorizerSettings.setters[key] {
                     try set(&authorization, value)
+                } else if let set = ClusterProperties.setters[key] {
+                    try set(&cluster, value)
                 } else {
                     _ = try sasl.setListenerProperty(key, value)
                 }
@@ -232,6 +237,7 @@ public struct BrokerProperties: Sendable {
         broker.advertisedPort = Int32(advertised[0].port)
         try tls.validate(for: listeners)
         plainUsers = try sasl.validate(for: listeners)
+        try cluster.validate(self)
         // Accepted only where it has an effect: without the listener there is no console to open up.
         if adminConsoleWritable && adminListener == nil {
             throw Invalid(description: "admin.console.writable=true needs admin.listener (the console is served there)")
@@ -277,7 +283,7 @@ public struct BrokerProperties: Sendable {
 
     public static var knownKeys: [String] {
         (Array(setters.keys) + Array(TLSSettings.setters.keys) + Array(SaslSettings.setters.keys)
-            + Array(AuthorizerSettings.setters.keys)
+            + Array(AuthorizerSettings.setters.keys) + Array(ClusterProperties.setters.keys)
             + ["listener.name.<listener>.<mechanism>.sasl.jaas.config"]).sorted()
     }
 

@@ -6,6 +6,7 @@ import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import WeirBroker
+import WeirCluster
 import WeirStorage
 
 /// Starts a whole broker from its properties: opens the database, builds the broker and its
@@ -35,8 +36,22 @@ public enum BrokerRuntime {
             offsets: store.offsets, logger: logger)
         let metadata = try RocksDBMetadataStore(store: store)
         let authorizer = Authorizer(store: properties.authorization.enabled ? metadata : nil, config: properties.authorization.rules)
+        // With etcd.connect, a member of the cluster etcd holds; it joins before serving.
+        let member = properties.cluster.enabled
+            ? EtcdCluster(settings: properties.cluster.settings(for: properties), group: events, store: store,
+                          topicRules: TopicManager(store: store, config: config, logger: logger), io: IOPool(io), logger: logger)
+            : nil
+        var makeCluster: (@Sendable (TopicManager, IOPool) -> any ClusterView)? = nil
+        if let member { makeCluster = { _, _ in member } }
         let broker = try Broker(config: config, store: store, groups: groups, io: io, metadata: metadata, authorizer: authorizer,
-                            logger: logger)
+                                logger: logger, cluster: makeCluster)
+        if let member {
+            let endpoints = properties.cluster.etcd.map { $0.description }.joined(separator: ",")
+            logger.info("joining the cluster", metadata: ["etcd.connect": "\(endpoints)", "root": "\(member.settings.keys.root)"])
+            try await member.join()
+            // Producer ids must be unique across the cluster: blocks come from etcd.
+            store.producerIds.useSharedBlocks { try member.claimProducerIdBlock(size: $0) }
+        }
         // Keys the fake SCRAM salts of unknown users: random, so they cannot be told from real ones.
         var random = SystemRandomNumberGenerator()
         let fakeSaltKey = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
@@ -94,6 +109,9 @@ public enum BrokerRuntime {
                                         tls: try ServerTLS.makeAdminContext(properties.adminTLS),
                                         authToken: properties.adminAuthToken, logger: logger))
             services.append(monitor)
+        }
+        if let member {
+            services.append(ClusterService(member: member))
         }
         if let tls {
             services.append(CertificateReloader(source: tls, intervalMs: properties.tls.reloadCheckIntervalMs, logger: logger))

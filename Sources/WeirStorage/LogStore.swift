@@ -210,11 +210,12 @@ public final class LogStore: Sendable {
     /// Produce and fetch on other partitions continue meanwhile.
     /// - Throws: `topicExists`, or `invalidArgument` for a partition count below 1.
     @discardableResult
-    public func createTopic(name: String, partitions: Int32, configs: [String: String]) throws -> TopicRecord {
+    public func createTopic(name: String, partitions: Int32, configs: [String: String],
+                            id: KafkaUUID = .random()) throws -> TopicRecord {
         guard partitions > 0 else { throw StorageError.invalidArgument("partition count \(partitions)") }
         return try adminLock.withLock {
             guard topic(named: name) == nil else { throw StorageError.topicExists(name) }
-            let record = TopicRecord(name: name, id: KafkaUUID.random(), partitionCount: partitions, configs: configs,
+            let record = TopicRecord(name: name, id: id, partitionCount: partitions, configs: configs,
                                      createdAtMs: Int64(Date().timeIntervalSince1970 * 1000))
             let families = try createPartitionFamilies(record, 0..<partitions)
             let logs = try families.enumerated().map { try makeLog(record, Int32($0.offset), $0.element) }

@@ -24,6 +24,17 @@ public final class ProducerIdAllocator: Sendable {
     let blockSize: Int64
     /// The next id to hand out, and the end of the reserved block.
     private let range: Mutex<(next: Int64, limit: Int64)>
+    /// In a cluster, where blocks come from: given the block size, the first id of a block
+    /// reserved for this broker alone in the shared store (etcd), so that two brokers never
+    /// hand out one id. nil: blocks are reserved in this database, as described above.
+    private let sharedBlocks = Mutex<(@Sendable (Int64) throws -> Int64)?>(nil)
+
+    /// Takes blocks from the cluster's shared store from now on (see `sharedBlocks`); the
+    /// block reserved locally so far is abandoned.
+    public func useSharedBlocks(_ claim: @escaping @Sendable (Int64) throws -> Int64) {
+        sharedBlocks.withLock { $0 = claim }
+        range.withLock { $0.next = $0.limit }
+    }
 
     init(db: RocksDB, catalog cf: ColumnFamily, blockSize: Int64 = defaultBlockSize) throws {
         precondition(blockSize > 0, "producer id block size \(blockSize)")
@@ -44,7 +55,10 @@ public final class ProducerIdAllocator: Sendable {
     /// call it off the event loop.
     public func allocate() throws -> Int64 {
         try range.withLock { r in
-            if r.next >= r.limit {
+            if r.next >= r.limit, let claim = sharedBlocks.withLock({ $0 }) {
+                let start = try claim(blockSize)
+                r = (start, start + blockSize)
+            } else if r.next >= r.limit {
                 let (end, overflow) = r.limit.addingReportingOverflow(blockSize)
                 guard !overflow else { throw StorageError.invalidArgument("producer ids exhausted") }
                 try db.put(cf, key: Self.key, value: OffsetKey(end), sync: true)

@@ -57,6 +57,11 @@ public struct BrokerConfig: Sendable {
         return (advertisedHost, advertisedPort)
     }
 
+    /// The listeners' names (PLAINTEXT when `advertised.listeners` is not set).
+    public var listenerNames: [String] {
+        advertisedListeners.isEmpty ? ["PLAINTEXT"] : advertisedListeners.map(\.name)
+    }
+
     /// `advertised.listeners` as Kafka prints it: `NAME://host:port,…`.
     public var advertisedListenersText: String {
         if advertisedListeners.isEmpty { return "PLAINTEXT://\(advertisedHost):\(advertisedPort)" }

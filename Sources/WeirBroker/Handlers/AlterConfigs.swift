@@ -12,6 +12,8 @@ struct AlterConfigsHandler: ApiHandler {
     let logger: Logger
     /// AlterConfigs on the topic (TOPIC_AUTHORIZATION_FAILED) or the cluster (CLUSTER_AUTHORIZATION_FAILED).
     var authorizer: Authorizer = .allowAll
+    /// Where topic configs are written: this broker's store, or the cluster's etcd.
+    let cluster: any ClusterView
     var versions: ClosedRange<Int16> { 0...2 }
 
     func handle(_ request: AlterConfigsRequest, context: RequestContext) async throws -> AlterConfigsResponse? {
@@ -24,7 +26,7 @@ struct AlterConfigsHandler: ApiHandler {
                                  resourceName: resource.resourceName)
                 }
                 let configs = Dictionary(resource.configs.compactMap { c in c.value.map { (c.name, $0) } }, uniquingKeysWith: { _, b in b })
-                let (code, message) = TopicConfigUpdate.apply(store: store, broker: config, logger: logger, resourceType: resource.resourceType,
+                let (code, message) = TopicConfigUpdate.apply(store: store, cluster: cluster, broker: config, logger: logger, resourceType: resource.resourceType,
                                                              topic: resource.resourceName, validateOnly: request.validateOnly) { _ in configs }
                 return .init(errorCode: code.rawValue, errorMessage: message, resourceType: resource.resourceType,
                              resourceName: resource.resourceName)

@@ -10,10 +10,13 @@ struct CreatePartitionsHandler: ApiHandler {
     let logger: Logger
     /// Alter on each topic (TOPIC_AUTHORIZATION_FAILED).
     var authorizer: Authorizer = .allowAll
+    /// Where partitions are added: this broker's store, or the cluster (etcd, the controller).
+    let cluster: any ClusterView
     var versions: ClosedRange<Int16> { 0...3 }
 
     func handle(_ request: CreatePartitionsRequest, context: RequestContext) async throws -> CreatePartitionsResponse? {
         let store = self.store
+        let cluster = self.cluster
         let logger = self.logger
         let authorizer = self.authorizer
         var response = CreatePartitionsResponse()
@@ -38,8 +41,11 @@ struct CreatePartitionsHandler: ApiHandler {
                 }
                 if request.validateOnly { return r }
                 do {
-                    try store.createPartitions(name: t.name, newTotal: t.count)
+                    try cluster.createPartitions(name: t.name, newTotal: t.count)
                     logger.info("added partitions", metadata: ["topic": "\(t.name)", "partitions": "\(t.count)"])
+                } catch let failure as TopicManager.Failure {
+                    r.errorCode = failure.code.rawValue
+                    r.errorMessage = failure.message
                 } catch {
                     r.errorCode = ErrorCode.unknownServerError.rawValue
                     r.errorMessage = "\(error)"

@@ -10,9 +10,12 @@ struct CreateTopicsHandler: ApiHandler {
     let io: IOPool
     /// Create on the cluster or on the topic (TOPIC_AUTHORIZATION_FAILED).
     var authorizer: Authorizer = .allowAll
+    /// In a cluster, topics are created through etcd and placed by the controller.
+    var cluster: (any ClusterView)? = nil
     var versions: ClosedRange<Int16> { 0...7 }
 
     func handle(_ request: CreateTopicsRequest, context: RequestContext) async throws -> CreateTopicsResponse? {
+        if let cluster, cluster.isClustered { return await handleInCluster(request, cluster: cluster, context: context) }
         let topics = self.topics
         let config = self.config
         var response = CreateTopicsResponse()
@@ -52,13 +55,7 @@ struct CreateTopicsHandler: ApiHandler {
                         result.topicId = record!.id
                     }
                     result.replicationFactor = 1
-                    let explicit = record?.configs ?? configs
-                    result.configs = TopicConfigs.all.map { def in
-                        let value = explicit[def.name]
-                        return .init(name: def.name, value: value ?? def.defaultValue(config), readOnly: false,
-                                     configSource: value == nil ? ConfigSource.defaultConfig : ConfigSource.dynamicTopic,
-                                     isSensitive: false)
-                    }
+                    result.configs = Self.describedConfigs(record?.configs ?? configs, config: config)
                 } catch let failure as TopicManager.Failure {
                     result.errorCode = failure.code.rawValue
                     result.errorMessage = failure.message
@@ -68,6 +65,59 @@ struct CreateTopicsHandler: ApiHandler {
                 }
                 return result
             }
+        }
+        return response
+    }
+}
+
+extension CreateTopicsHandler {
+    /// Every topic config with its value and source, as CreateTopics v5+ reports them.
+    static func describedConfigs(_ explicit: [String: String],
+                                 config: BrokerConfig) -> [CreateTopicsResponse.CreatableTopicConfigs] {
+        TopicConfigs.all.map { def in
+            let value = explicit[def.name]
+            return .init(name: def.name, value: value ?? def.defaultValue(config), readOnly: false,
+                         configSource: value == nil ? ConfigSource.defaultConfig : ConfigSource.dynamicTopic,
+                         isSensitive: false)
+        }
+    }
+
+    /// In a cluster: each topic written to etcd, answered once the controller has placed it.
+    func handleInCluster(_ request: CreateTopicsRequest, cluster: any ClusterView,
+                         context: RequestContext) async -> CreateTopicsResponse {
+        var response = CreateTopicsResponse()
+        let clusterCreate = authorizer.authorize(context, .create, .cluster, AclResource.clusterName)
+        var seen: [String: Int] = [:]
+        for t in request.topics { seen[t.name, default: 0] += 1 }
+        for t in request.topics {
+            var result = CreateTopicsResponse.CreatableTopicResult(name: t.name)
+            let configs = Dictionary(t.configs.compactMap { c in c.value.map { (c.name, $0) } }, uniquingKeysWith: { _, last in last })
+            do {
+                guard clusterCreate || authorizer.authorize(context, .create, .topic, t.name) else {
+                    throw TopicManager.Failure(code: .topicAuthorizationFailed, message: "Authorization failed.")
+                }
+                guard seen[t.name, default: 0] == 1 else {
+                    throw TopicManager.Failure(code: .invalidRequest, message: "Duplicate topic name \(t.name) in the request")
+                }
+                guard t.assignments.isEmpty else {
+                    throw TopicManager.Failure(code: .invalidReplicaAssignment,
+                                               message: "Manual replica assignment is not supported by a Weir cluster yet")
+                }
+                let created = try await cluster.createTopic(name: t.name, partitions: t.numPartitions,
+                                                            replicationFactor: t.replicationFactor, configs: configs,
+                                                            validateOnly: request.validateOnly)
+                result.numPartitions = created.partitions
+                result.replicationFactor = created.replicationFactor
+                if !request.validateOnly { result.topicId = created.id }
+                result.configs = Self.describedConfigs(configs, config: config)
+            } catch let failure as TopicManager.Failure {
+                result.errorCode = failure.code.rawValue
+                result.errorMessage = failure.message
+            } catch {
+                result.errorCode = ErrorCode.unknownServerError.rawValue
+                result.errorMessage = "\(error)"
+            }
+            response.topics.append(result)
         }
         return response
     }

@@ -1,19 +1,20 @@
 import KafkaProtocol
 import WeirStorage
 
-/// DescribeCluster (60): this broker, the cluster id, and this broker as controller.
+/// DescribeCluster (60): the live brokers, the cluster id and the controller.
 struct DescribeClusterHandler: ApiHandler {
     typealias Request = DescribeClusterRequest
     let config: BrokerConfig
+    let cluster: any ClusterView
     var versions: ClosedRange<Int16> { 0...0 }
 
     func handle(_ request: DescribeClusterRequest, context: RequestContext) async throws -> DescribeClusterResponse? {
-        let c = config
         var response = DescribeClusterResponse()
-        response.clusterId = c.clusterId
-        response.controllerId = c.nodeId
-        let address = c.advertised(for: context.listenerName)
-        response.brokers = [.init(brokerId: c.nodeId, host: address.host, port: address.port, rack: c.rack)]
+        response.clusterId = config.clusterId
+        response.controllerId = cluster.controllerId()
+        response.brokers = cluster.brokers().compactMap { b in
+            b.endpoint(for: context.listenerName).map { .init(brokerId: b.id, host: $0.host, port: $0.port, rack: b.rack) }
+        }
         return response
     }
 }

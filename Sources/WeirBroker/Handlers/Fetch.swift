@@ -27,6 +27,8 @@ struct FetchHandler: ApiHandler {
     var traffic = TrafficCounters()
     /// Read on each topic (TOPIC_AUTHORIZATION_FAILED otherwise).
     var authorizer: Authorizer = .allowAll
+    /// In a cluster, only the partition's leader answers (NOT_LEADER_OR_FOLLOWER elsewhere).
+    var cluster: (any ClusterView)? = nil
     var versions: ClosedRange<Int16> { 0...12 }
 
     private struct Got: Sendable {
@@ -131,6 +133,7 @@ struct FetchHandler: ApiHandler {
                       committedOnly: Bool, denied: Set<String>) async throws -> [Got] {
         let store = self.store
         let topics = self.topics
+        let cluster = self.cluster
         return try await io.run {
             var budget = maxBytes
             var gotAny = false
@@ -138,6 +141,10 @@ struct FetchHandler: ApiHandler {
                 var g = Got()
                 if denied.contains(w.topicPartition.topic) {
                     g.error = .topicAuthorizationFailed
+                    return g
+                }
+                if let cluster, !cluster.leads(topic: w.topicPartition.topic, partition: w.topicPartition.partition) {
+                    g.error = .notLeaderOrFollower
                     return g
                 }
                 guard let log = store.partition(w.topicPartition) else {

@@ -7,6 +7,8 @@ struct HeartbeatHandler: ApiHandler {
     let groups: GroupCoordinator
     /// Read on the group (GROUP_AUTHORIZATION_FAILED).
     var authorizer: Authorizer = .allowAll
+    /// In a cluster: NOT_COORDINATOR unless this broker coordinates the group.
+    var cluster: (any ClusterView)? = nil
     var versions: ClosedRange<Int16> { 0...4 }
 
     func handle(_ request: HeartbeatRequest, context: RequestContext) async throws -> HeartbeatResponse? {
@@ -14,6 +16,11 @@ struct HeartbeatHandler: ApiHandler {
             var denied = HeartbeatResponse()
             denied.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
             return denied
+        }
+        guard cluster.coordinates(group: request.groupId) else {
+            var moved = HeartbeatResponse()
+            moved.errorCode = ErrorCode.notCoordinator.rawValue
+            return moved
         }
         let code = await groups.heartbeat(groupId: request.groupId, generationId: request.generationId,
                                                  memberId: request.memberId, groupInstanceId: request.groupInstanceId)

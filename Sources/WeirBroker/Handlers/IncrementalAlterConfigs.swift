@@ -11,6 +11,8 @@ struct IncrementalAlterConfigsHandler: ApiHandler {
     let logger: Logger
     /// AlterConfigs on the topic (TOPIC_AUTHORIZATION_FAILED) or the cluster (CLUSTER_AUTHORIZATION_FAILED).
     var authorizer: Authorizer = .allowAll
+    /// Where topic configs are written: this broker's store, or the cluster's etcd.
+    let cluster: any ClusterView
     var versions: ClosedRange<Int16> { 0...1 }
 
     func handle(_ request: IncrementalAlterConfigsRequest, context: RequestContext) async throws -> IncrementalAlterConfigsResponse? {
@@ -22,7 +24,7 @@ struct IncrementalAlterConfigsHandler: ApiHandler {
                     return .init(errorCode: denied.rawValue, errorMessage: nil, resourceType: resource.resourceType,
                                  resourceName: resource.resourceName)
                 }
-                let (code, message) = TopicConfigUpdate.apply(store: store, broker: config, logger: logger, resourceType: resource.resourceType,
+                let (code, message) = TopicConfigUpdate.apply(store: store, cluster: cluster, broker: config, logger: logger, resourceType: resource.resourceType,
                                                              topic: resource.resourceName, validateOnly: request.validateOnly) { current in
                     var configs = current
                     for op in resource.configs {

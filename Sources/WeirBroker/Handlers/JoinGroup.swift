@@ -7,6 +7,8 @@ struct JoinGroupHandler: ApiHandler {
     let groups: GroupCoordinator
     /// Read on the group (GROUP_AUTHORIZATION_FAILED).
     var authorizer: Authorizer = .allowAll
+    /// In a cluster: NOT_COORDINATOR unless this broker coordinates the group.
+    var cluster: (any ClusterView)? = nil
     var versions: ClosedRange<Int16> { 0...7 }
 
     func handle(_ request: JoinGroupRequest, context: RequestContext) async throws -> JoinGroupResponse? {
@@ -14,6 +16,11 @@ struct JoinGroupHandler: ApiHandler {
             var denied = JoinGroupResponse()
             denied.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
             return denied
+        }
+        guard cluster.coordinates(group: request.groupId) else {
+            var moved = JoinGroupResponse()
+            moved.errorCode = ErrorCode.notCoordinator.rawValue
+            return moved
         }
         let params = JoinGroupParams(
             groupId: request.groupId, memberId: request.memberId, groupInstanceId: request.groupInstanceId,

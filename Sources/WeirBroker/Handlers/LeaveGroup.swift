@@ -7,6 +7,8 @@ struct LeaveGroupHandler: ApiHandler {
     let groups: GroupCoordinator
     /// Read on the group (GROUP_AUTHORIZATION_FAILED).
     var authorizer: Authorizer = .allowAll
+    /// In a cluster: NOT_COORDINATOR unless this broker coordinates the group.
+    var cluster: (any ClusterView)? = nil
     var versions: ClosedRange<Int16> { 0...4 }
 
     func handle(_ request: LeaveGroupRequest, context: RequestContext) async throws -> LeaveGroupResponse? {
@@ -14,6 +16,11 @@ struct LeaveGroupHandler: ApiHandler {
             var denied = LeaveGroupResponse()
             denied.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
             return denied
+        }
+        guard cluster.coordinates(group: request.groupId) else {
+            var moved = LeaveGroupResponse()
+            moved.errorCode = ErrorCode.notCoordinator.rawValue
+            return moved
         }
         let members = context.apiVersion >= 3
             ? request.members.map { LeavingMember(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId, reason: $0.reason) }

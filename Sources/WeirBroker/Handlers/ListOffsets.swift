@@ -14,6 +14,8 @@ struct ListOffsetsHandler: ApiHandler {
     let io: IOPool
     /// Describe on each topic (TOPIC_AUTHORIZATION_FAILED otherwise).
     var authorizer: Authorizer = .allowAll
+    /// In a cluster, only the partition's leader answers (NOT_LEADER_OR_FOLLOWER elsewhere).
+    var cluster: (any ClusterView)? = nil
     var versions: ClosedRange<Int16> { 0...7 }
 
     static let latest: Int64 = -1
@@ -22,6 +24,7 @@ struct ListOffsetsHandler: ApiHandler {
 
     func handle(_ request: ListOffsetsRequest, context: RequestContext) async throws -> ListOffsetsResponse? {
         let store = self.store
+        let cluster = self.cluster
         let denied = Set(request.topics.map(\.name).filter { !authorizer.authorize(context, .describe, .topic, $0) })
         var response = ListOffsetsResponse()
         response.topics = try await io.run {
@@ -30,6 +33,10 @@ struct ListOffsetsHandler: ApiHandler {
                     var r = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: p.partitionIndex)
                     if denied.contains(topic.name) {
                         r.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                        return r
+                    }
+                    if let cluster, !cluster.leads(topic: topic.name, partition: p.partitionIndex) {
+                        r.errorCode = ErrorCode.notLeaderOrFollower.rawValue
                         return r
                     }
                     guard let log = store.partition(TopicPartition(topic.name, p.partitionIndex)) else {

@@ -1,7 +1,8 @@
 import KafkaProtocol
 import WeirStorage
 
-/// Metadata (3): brokers, and topics with their partitions (leader, replicas, ISR: this broker).
+/// Metadata (3): brokers, and topics with their partitions (leader, replicas, ISR). On a single
+/// broker that is this broker and its store's topics; in a cluster, the cluster's view.
 /// Unknown topics are created here when `auto.create.topics.enable` and the client allow it.
 struct MetadataHandler: ApiHandler {
     typealias Request = MetadataRequest
@@ -12,15 +13,21 @@ struct MetadataHandler: ApiHandler {
     /// Topics the principal may not Describe are left out of "all topics" and answered
     /// TOPIC_AUTHORIZATION_FAILED when named; auto-creation needs Create on the cluster or topic.
     var authorizer: Authorizer = .allowAll
+    /// The brokers, the controller and, in a cluster, the topics and their placement.
+    var cluster: any ClusterView
     var versions: ClosedRange<Int16> { 0...11 }
 
     func handle(_ request: MetadataRequest, context: RequestContext) async throws -> MetadataResponse? {
         let config = self.config
         var response = MetadataResponse()
-        let address = config.advertised(for: context.listenerName)
-        response.brokers = [.init(nodeId: config.nodeId, host: address.host, port: address.port, rack: config.rack)]
+        response.brokers = cluster.brokers().compactMap { b in
+            b.endpoint(for: context.listenerName).map { .init(nodeId: b.id, host: $0.host, port: $0.port, rack: b.rack) }
+        }
         response.clusterId = config.clusterId
-        response.controllerId = config.nodeId
+        response.controllerId = cluster.controllerId()
+        if let clusterTopics = cluster.topics() {
+            return try await describeCluster(request, topics: clusterTopics, response: response, context: context)
+        }
 
         // v0: an empty list means all topics; v1+: null means all, empty means none.
         let wanted: [String]?
@@ -69,6 +76,51 @@ struct MetadataHandler: ApiHandler {
             }
         }
         response.topics = described
+        return response
+    }
+
+    /// The cluster's answer: its placed topics (the offsets topic marked internal).
+    private func describeCluster(_ request: MetadataRequest, topics clusterTopics: [ClusterTopic],
+                                 response: MetadataResponse, context: RequestContext) async throws -> MetadataResponse {
+        var response = response
+        let byName = Dictionary(uniqueKeysWithValues: clusterTopics.map { ($0.name, $0) })
+        let wanted: [String]
+        if let topics = request.topics, !(context.apiVersion == 0 && topics.isEmpty) {
+            wanted = topics.compactMap(\.name)
+        } else {
+            wanted = clusterTopics.map(\.name).filter { authorizer.authorize(context, .describe, .topic, $0) }
+        }
+        let autoCreate = config.autoCreateTopics && (context.apiVersion < 4 || request.allowAutoTopicCreation)
+        for name in wanted {
+            guard authorizer.authorize(context, .describe, .topic, name) else {
+                response.topics.append(.init(errorCode: ErrorCode.topicAuthorizationFailed.rawValue, name: name))
+                continue
+            }
+            var topic = byName[name]
+            if topic == nil, autoCreate, TopicManager.validateName(name) == nil,
+               authorizer.authorize(context, .create, .cluster, AclResource.clusterName)
+                || authorizer.authorize(context, .create, .topic, name) {
+                _ = try? await cluster.createTopic(name: name, partitions: -1, replicationFactor: -1, configs: [:],
+                                                   validateOnly: false)
+                topic = cluster.topics()?.first { $0.name == name }
+            }
+            guard let topic else {
+                response.topics.append(.init(errorCode: ErrorCode.unknownTopicOrPartition.rawValue, name: name))
+                continue
+            }
+            var t = MetadataResponse.MetadataResponseTopic(errorCode: 0, name: topic.name)
+            t.topicId = topic.id
+            t.isInternal = topic.name.hasPrefix("__")
+            t.partitions = topic.partitions.enumerated().map { p, placement in
+                let live = Set(response.brokers.map(\.nodeId))
+                return MetadataResponse.MetadataResponsePartition(
+                    errorCode: placement.leader < 0 ? ErrorCode.leaderNotAvailable.rawValue : 0,
+                    partitionIndex: Int32(p), leaderId: placement.leader, leaderEpoch: placement.leaderEpoch,
+                    replicaNodes: placement.replicas, isrNodes: placement.isr,
+                    offlineReplicas: placement.replicas.filter { !live.contains($0) })
+            }
+            response.topics.append(t)
+        }
         return response
     }
 

@@ -11,12 +11,15 @@ struct OffsetCommitHandler: ApiHandler {
     let clock: WallClock
     /// See the type's comment for what it asks.
     var authorizer: Authorizer = .allowAll
+    /// In a cluster: NOT_COORDINATOR unless this broker coordinates the group.
+    var cluster: (any ClusterView)? = nil
     var versions: ClosedRange<Int16> { 0...8 }
 
     func handle(_ request: OffsetCommitRequest, context: RequestContext) async throws -> OffsetCommitResponse? {
         guard authorizer.authorize(context, .read, .group, request.groupId) else {
             return Self.failed(request, .groupAuthorizationFailed)
         }
+        guard cluster.coordinates(group: request.groupId) else { return Self.failed(request, .notCoordinator) }
         let now = clock.nowMs()
         var denied: Set<String> = []
         var offsets: [TopicPartition: CommittedOffset] = [:]

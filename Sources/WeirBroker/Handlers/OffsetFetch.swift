@@ -13,6 +13,8 @@ struct OffsetFetchHandler: ApiHandler {
     let transactions: TransactionCoordinator
     /// See the type's comment for what it asks.
     var authorizer: Authorizer = .allowAll
+    /// In a cluster: NOT_COORDINATOR unless this broker coordinates the group.
+    var cluster: (any ClusterView)? = nil
     var versions: ClosedRange<Int16> { 0...8 }
 
     func handle(_ request: OffsetFetchRequest, context: RequestContext) async throws -> OffsetFetchResponse? {
@@ -22,6 +24,12 @@ struct OffsetFetchHandler: ApiHandler {
                 guard authorizer.authorize(context, .describe, .group, g.groupId) else {
                     var group = OffsetFetchResponse.OffsetFetchResponseGroup(groupId: g.groupId)
                     group.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+                    response.groups.append(group)
+                    continue
+                }
+                guard cluster.coordinates(group: g.groupId) else {
+                    var group = OffsetFetchResponse.OffsetFetchResponseGroup(groupId: g.groupId)
+                    group.errorCode = ErrorCode.notCoordinator.rawValue
                     response.groups.append(group)
                     continue
                 }
@@ -43,6 +51,10 @@ struct OffsetFetchHandler: ApiHandler {
         }
         guard authorizer.authorize(context, .describe, .group, request.groupId) else {
             response.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return response
+        }
+        guard cluster.coordinates(group: request.groupId) else {
+            response.errorCode = ErrorCode.notCoordinator.rawValue
             return response
         }
         // v0-1: an empty topic list is "nothing"; v2+: null means every committed partition.

@@ -36,6 +36,8 @@ struct ProduceHandler: ApiHandler {
     var traffic = TrafficCounters()
     /// Write on each topic (TOPIC_AUTHORIZATION_FAILED otherwise).
     var authorizer: Authorizer = .allowAll
+    /// In a cluster, only the partition's leader appends (NOT_LEADER_OR_FOLLOWER elsewhere).
+    var cluster: (any ClusterView)? = nil
     var versions: ClosedRange<Int16> { 0...9 }
 
     /// On the event loop, appends are written with `noSlowdown`: should RocksDB be stalling
@@ -107,6 +109,11 @@ struct ProduceHandler: ApiHandler {
                         inline: Bool) -> (response: ProduceResponse.PartitionProduceResponse, stalled: Bool) {
         var r = ProduceResponse.PartitionProduceResponse(index: p.index, baseOffset: -1)
         let tp = TopicPartition(topic, p.index)
+        if let cluster, !cluster.leads(topic: topic, partition: p.index) {
+            r.errorCode = (cluster.placement(topic: topic, partition: p.index) == nil
+                           ? ErrorCode.unknownTopicOrPartition : ErrorCode.notLeaderOrFollower).rawValue
+            return (r, false)
+        }
         guard let config, let log = store.partition(tp) else {
             r.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
             return (r, false)

@@ -7,6 +7,8 @@ struct SyncGroupHandler: ApiHandler {
     let groups: GroupCoordinator
     /// Read on the group (GROUP_AUTHORIZATION_FAILED).
     var authorizer: Authorizer = .allowAll
+    /// In a cluster: NOT_COORDINATOR unless this broker coordinates the group.
+    var cluster: (any ClusterView)? = nil
     var versions: ClosedRange<Int16> { 0...5 }
 
     func handle(_ request: SyncGroupRequest, context: RequestContext) async throws -> SyncGroupResponse? {
@@ -14,6 +16,11 @@ struct SyncGroupHandler: ApiHandler {
             var denied = SyncGroupResponse()
             denied.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
             return denied
+        }
+        guard cluster.coordinates(group: request.groupId) else {
+            var moved = SyncGroupResponse()
+            moved.errorCode = ErrorCode.notCoordinator.rawValue
+            return moved
         }
         let outcome = await groups.sync(SyncGroupParams(
             groupId: request.groupId, generationId: request.generationId, memberId: request.memberId,

@@ -9,11 +9,22 @@ public struct TopicManager: Sendable {
     public struct Failure: Error {
         public var code: ErrorCode
         public var message: String
+
+        public init(code: ErrorCode, message: String) {
+            self.code = code
+            self.message = message
+        }
     }
 
     let store: LogStore
-    let config: BrokerConfig
+    public let config: BrokerConfig
     let logger: Logger
+
+    public init(store: LogStore, config: BrokerConfig, logger: Logger) {
+        self.store = store
+        self.config = config
+        self.logger = logger
+    }
 
     /// Brokers in the cluster. One for now; replication will make this the live broker set.
     var liveBrokerCount: Int { 1 }
@@ -30,8 +41,15 @@ public struct TopicManager: Sendable {
 
     /// Checks a creation request; -1 partitions / replication factor mean the broker defaults.
     public func checkCreate(name: String, partitions: Int32, replicationFactor: Int16, configs: [String: String]) throws -> (Int32, Int16) {
+        try checkCreate(name: name, partitions: partitions, replicationFactor: replicationFactor, configs: configs,
+                        liveBrokers: liveBrokerCount, exists: store.topic(named: name) != nil)
+    }
+
+    /// The same checks against a cluster's live brokers and topics.
+    public func checkCreate(name: String, partitions: Int32, replicationFactor: Int16, configs: [String: String],
+                            liveBrokers liveBrokerCount: Int, exists: Bool) throws -> (Int32, Int16) {
         if let problem = Self.validateName(name) { throw Failure(code: .invalidTopicException, message: problem) }
-        if store.topic(named: name) != nil { throw Failure(code: .topicAlreadyExists, message: "Topic '\(name)' already exists.") }
+        if exists { throw Failure(code: .topicAlreadyExists, message: "Topic '\(name)' already exists.") }
         let p = partitions == -1 ? config.numPartitions : partitions
         guard p > 0 else { throw Failure(code: .invalidPartitions, message: "Number of partitions must be larger than 0.") }
         guard p <= 100_000 else { throw Failure(code: .invalidPartitions, message: "Number of partitions \(p) is too large.") }

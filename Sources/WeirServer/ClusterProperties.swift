@@ -1,0 +1,100 @@
+import WeirBroker
+import WeirCluster
+
+/// The cluster's properties: `etcd.connect` makes the broker a member of the cluster whose
+/// metadata that etcd holds; without it the broker is a cluster of one, as always.
+///
+/// Settings that exist only in a cluster are refused without `etcd.connect`, and settings a
+/// cluster cannot honour yet (replication between brokers, shared security state) are refused
+/// with it, naming what is missing.
+public struct ClusterProperties: Sendable, Equatable {
+    public var etcd: [EtcdEndpoint] = []
+    /// The key prefix after the endpoints (`HOST:PORT/weir-prod`), `/weir` by default.
+    public var root = "/weir"
+    public var sessionTimeoutMs: Int64 = 9_000
+    public var uncleanLeaderElection = false
+    public var offsetsTopicPartitions: Int32 = 50
+    /// Keys set, to refuse cluster-only ones without `etcd.connect`.
+    var explicit: Set<String> = []
+
+    public init() {}
+
+    public var enabled: Bool { !etcd.isEmpty }
+
+    static let setters: [String: @Sendable (inout ClusterProperties, String) throws -> Void] = [
+        "etcd.connect": { p, v in
+            p.explicit.insert("etcd.connect")
+            if v.isEmpty { p.etcd = []; return }
+            var endpoints = Substring(v)
+            if let slash = v.firstIndex(of: "/") {
+                p.root = String(v[slash...])
+                endpoints = v[..<slash]
+            }
+            p.etcd = try endpoints.split(separator: ",").map { entry in
+                guard let colon = entry.lastIndex(of: ":"), let port = Int(entry[entry.index(after: colon)...]),
+                      (1...65_535).contains(port), colon > entry.startIndex else {
+                    throw BrokerProperties.Invalid(description: "etcd.connect: '\(entry)' is not HOST:PORT")
+                }
+                return EtcdEndpoint(host: String(entry[..<colon]), port: port)
+            }
+        },
+        "broker.session.timeout.ms": { p, v in
+            p.explicit.insert("broker.session.timeout.ms")
+            guard let ms = Int64(v), ms >= 2_000 else {
+                throw BrokerProperties.Invalid(description: "broker.session.timeout.ms must be an integer of at least 2000, not '\(v)'")
+            }
+            p.sessionTimeoutMs = ms
+        },
+        "unclean.leader.election.enable": { p, v in
+            p.explicit.insert("unclean.leader.election.enable")
+            guard v == "true" || v == "false" else {
+                throw BrokerProperties.Invalid(description: "unclean.leader.election.enable must be true or false, not '\(v)'")
+            }
+            p.uncleanLeaderElection = v == "true"
+        },
+        "offsets.topic.num.partitions": { p, v in
+            p.explicit.insert("offsets.topic.num.partitions")
+            guard let n = Int32(v), n > 0 else {
+                throw BrokerProperties.Invalid(description: "offsets.topic.num.partitions must be a positive integer, not '\(v)'")
+            }
+            p.offsetsTopicPartitions = n
+        },
+        "min.insync.replicas": { p, v in
+            guard v == "1" else {
+                throw BrokerProperties.Invalid(description: "min.insync.replicas=\(v): replication between Weir brokers is not implemented yet; only 1 is accepted")
+            }
+        },
+    ]
+
+    /// Refuses what cannot work together; called once every property is read.
+    func validate(_ p: BrokerProperties) throws {
+        guard enabled else {
+            let clusterOnly = explicit.subtracting(["etcd.connect"]).sorted()
+            if let key = clusterOnly.first {
+                throw BrokerProperties.Invalid(description: "\(key) needs etcd.connect (it configures a cluster)")
+            }
+            return
+        }
+        if p.broker.defaultReplicationFactor > 1 {
+            throw BrokerProperties.Invalid(description: "default.replication.factor=\(p.broker.defaultReplicationFactor): replication between Weir brokers is not implemented yet; use 1 with etcd.connect")
+        }
+        if p.authorization.enabled {
+            throw BrokerProperties.Invalid(description: "authorizer.class.name with etcd.connect: ACLs are not shared between the brokers of a Weir cluster yet")
+        }
+        if p.listeners.contains(where: { $0.securityProtocol.usesSASL }) {
+            throw BrokerProperties.Invalid(description: "a SASL listener with etcd.connect: SCRAM credentials are not shared between the brokers of a Weir cluster yet")
+        }
+    }
+
+    /// The settings of this broker as a cluster member.
+    func settings(for p: BrokerProperties) -> ClusterSettings {
+        var endpoints: [String: BrokerEndpoint] = [:]
+        for name in p.broker.listenerNames {
+            let a = p.broker.advertised(for: name)
+            endpoints[name] = BrokerEndpoint(host: a.host, port: a.port)
+        }
+        return ClusterSettings(etcd: etcd, keys: ClusterKeys(root: root), nodeId: p.broker.nodeId, rack: p.broker.rack,
+                               clusterId: p.broker.clusterId, endpoints: endpoints, sessionTimeoutMs: sessionTimeoutMs,
+                               uncleanLeaderElection: uncleanLeaderElection, offsetsTopicPartitions: offsetsTopicPartitions)
+    }
+}

@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "WeirCluster",
             dependencies: [
-                "KafkaProtocol", "WeirStorage", "WeirBroker",
+                "KafkaProtocol", "WeirStorage", "WeirBroker", "WeirClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -90,6 +90,9 @@ public final class Broker: Sendable {
         r.register(AlterConfigsHandler(store: store, config: config, io: io, logger: logger, authorizer: auth, cluster: cluster))
         r.register(IncrementalAlterConfigsHandler(store: store, config: config, io: io, logger: logger, authorizer: auth,
                                                   cluster: cluster))
+        if let clustered {
+            r.register(OffsetForLeaderEpochHandler(store: store, io: io, cluster: clustered, authorizer: auth))
+        }
         if clustered == nil {
             // Not carried to the partition's leader yet: a cluster does not advertise it
             // (ApiVersions), so clients say "unsupported" instead of changing one broker only.

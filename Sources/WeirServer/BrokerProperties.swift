@@ -238,6 +238,7 @@ public struct BrokerProperties: Sendable {
         try tls.validate(for: listeners)
         plainUsers = try sasl.validate(for: listeners)
         try cluster.validate(self)
+        broker.minInSyncReplicas = cluster.minInSyncReplicas
         // Accepted only where it has an effect: without the listener there is no console to open up.
         if adminConsoleWritable && adminListener == nil {
             throw Invalid(description: "admin.console.writable=true needs admin.listener (the console is served there)")

@@ -49,6 +49,8 @@ public enum BrokerRuntime {
             let endpoints = properties.cluster.etcd.map { $0.description }.joined(separator: ",")
             logger.info("joining the cluster", metadata: ["etcd.connect": "\(endpoints)", "root": "\(member.settings.keys.root)"])
             try await member.join()
+            let waiters = broker.appendWaiters
+            member.onHighWatermarkAdvanced { waiters.appended($0) }
             // Producer ids must be unique across the cluster: blocks come from etcd.
             store.producerIds.useSharedBlocks { try member.claimProducerIdBlock(size: $0) }
         }

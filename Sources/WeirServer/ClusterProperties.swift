@@ -14,6 +14,9 @@ public struct ClusterProperties: Sendable, Equatable {
     public var sessionTimeoutMs: Int64 = 9_000
     public var uncleanLeaderElection = false
     public var offsetsTopicPartitions: Int32 = 50
+    public var replicaLagTimeMaxMs: Int64 = 30_000
+    /// `min.insync.replicas` (also the topic config's default; on a single broker it has no effect).
+    public var minInSyncReplicas = 1
     /// Keys set, to refuse cluster-only ones without `etcd.connect`.
     var explicit: Set<String> = []
 
@@ -60,9 +63,19 @@ public struct ClusterProperties: Sendable, Equatable {
             p.offsetsTopicPartitions = n
         },
         "min.insync.replicas": { p, v in
-            guard v == "1" else {
-                throw BrokerProperties.Invalid(description: "min.insync.replicas=\(v): replication between Weir brokers is not implemented yet; only 1 is accepted")
+            guard let n = Int(v), n > 0 else {
+                throw BrokerProperties.Invalid(description: "min.insync.replicas must be a positive integer, not '\(v)'")
             }
+            p.minInSyncReplicas = n
+            // Above 1 it refuses acks=all writes that too few replicas have: a cluster's matter.
+            if n > 1 { p.explicit.insert("min.insync.replicas") } else { p.explicit.remove("min.insync.replicas") }
+        },
+        "replica.lag.time.max.ms": { p, v in
+            p.explicit.insert("replica.lag.time.max.ms")
+            guard let ms = Int64(v), ms > 0 else {
+                throw BrokerProperties.Invalid(description: "replica.lag.time.max.ms must be a positive integer, not '\(v)'")
+            }
+            p.replicaLagTimeMaxMs = ms
         },
     ]
 
@@ -74,9 +87,6 @@ public struct ClusterProperties: Sendable, Equatable {
                 throw BrokerProperties.Invalid(description: "\(key) needs etcd.connect (it configures a cluster)")
             }
             return
-        }
-        if p.broker.defaultReplicationFactor > 1 {
-            throw BrokerProperties.Invalid(description: "default.replication.factor=\(p.broker.defaultReplicationFactor): replication between Weir brokers is not implemented yet; use 1 with etcd.connect")
         }
         if p.authorization.enabled {
             throw BrokerProperties.Invalid(description: "authorizer.class.name with etcd.connect: ACLs are not shared between the brokers of a Weir cluster yet")
@@ -93,8 +103,11 @@ public struct ClusterProperties: Sendable, Equatable {
             let a = p.broker.advertised(for: name)
             endpoints[name] = BrokerEndpoint(host: a.host, port: a.port)
         }
-        return ClusterSettings(etcd: etcd, keys: ClusterKeys(root: root), nodeId: p.broker.nodeId, rack: p.broker.rack,
-                               clusterId: p.broker.clusterId, endpoints: endpoints, sessionTimeoutMs: sessionTimeoutMs,
-                               uncleanLeaderElection: uncleanLeaderElection, offsetsTopicPartitions: offsetsTopicPartitions)
+        var settings = ClusterSettings(etcd: etcd, keys: ClusterKeys(root: root), nodeId: p.broker.nodeId, rack: p.broker.rack,
+                                       clusterId: p.broker.clusterId, endpoints: endpoints, sessionTimeoutMs: sessionTimeoutMs,
+                                       uncleanLeaderElection: uncleanLeaderElection, offsetsTopicPartitions: offsetsTopicPartitions)
+        settings.replicaLagTimeMaxMs = replicaLagTimeMaxMs
+        settings.minInSyncReplicas = minInSyncReplicas
+        return settings
     }
 }

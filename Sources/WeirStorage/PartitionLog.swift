@@ -45,6 +45,9 @@ public final class PartitionLog: Sendable {
         /// Open transactions on this partition: producer id → first offset (the producers'
         /// `currentTxnFirstOffset`, gathered so the last stable offset is cheap to find).
         var openTransactions: [Int64: Int64]
+        /// Replicated (a replica set of more than this broker): the high watermark moves only
+        /// when the replicas have the records (`advanceHighWatermark`), not with each append.
+        var replicated = false
 
         /// The first offset of the oldest open transaction, else the high watermark.
         var lastStable: Int64 {
@@ -187,9 +190,9 @@ public final class PartitionLog: Sendable {
                 try db.write(writeBatch, sync: sync || syncEveryWrite, noSlowdown: noSlowdown)
             }
             s.end = next
-            // Single broker: everything written is committed. Replication will move this
-            // separately, from follower fetch positions.
-            s.watermark = next
+            // One replica: everything written is committed. Replicated: the leader moves it
+            // from its followers' fetch positions.
+            if !s.replicated { s.watermark = next }
             s.producers.merge(updated) { _, new in new }
             for (producerId, producer) in updated {
                 if let first = producer.currentTxnFirstOffset { s.openTransactions[producerId] = first }
@@ -272,15 +275,16 @@ public final class PartitionLog: Sendable {
     /// - Returns: the number of bytes appended (0 at the high watermark).
     /// - Throws: `StorageError.offsetOutOfRange` when `offset` is outside
     ///   [logStartOffset, logEndOffset].
-    /// `committedOnly` (read_committed): up to the last stable offset instead.
+    /// `committedOnly` (read_committed): up to the last stable offset instead; `toLogEnd` (a
+    /// follower replicating from this leader): up to the log end offset.
     public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool = true, committedOnly: Bool = false,
-                     into buffer: inout ByteBuffer) throws -> Int {
+                     toLogEnd: Bool = false, into buffer: inout ByteBuffer) throws -> Int {
         let current = offsets
         guard offset >= current.logStartOffset, offset <= current.logEndOffset else {
             throw StorageError.offsetOutOfRange(requested: offset, logStartOffset: current.logStartOffset,
                                                 logEndOffset: current.logEndOffset)
         }
-        let bound = committedOnly ? current.lastStableOffset : current.highWatermark
+        let bound = toLogEnd ? current.logEndOffset : committedOnly ? current.lastStableOffset : current.highWatermark
         guard offset < bound else { return 0 }
         let total = try db.withIterator(cf, upperBound: Array(OffsetKey(bound))) { it -> Int? in
             try it.seekToBatch(containing: offset)

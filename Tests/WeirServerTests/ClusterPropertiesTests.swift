@@ -29,11 +29,11 @@ import WeirServer
     @Test func clusterOnlySettingsNeedEtcdAndWhatACannotHonourIsRefused() {
         #expect(refusal("broker.session.timeout.ms=9000") == "broker.session.timeout.ms needs etcd.connect (it configures a cluster)")
         #expect(refusal("unclean.leader.election.enable=true") == "unclean.leader.election.enable needs etcd.connect (it configures a cluster)")
-        #expect(refusal("etcd.connect=127.0.0.1:2379\ndefault.replication.factor=3").hasPrefix(
-            "default.replication.factor=3: replication between Weir brokers is not implemented yet"))
-        #expect(refusal("etcd.connect=127.0.0.1:2379\nmin.insync.replicas=2").contains("only 1 is accepted"))
+        #expect(refusal("min.insync.replicas=2") == "min.insync.replicas needs etcd.connect (it configures a cluster)")
+        #expect(refusal("replica.lag.time.max.ms=10000") == "replica.lag.time.max.ms needs etcd.connect (it configures a cluster)")
+        #expect(refusal("etcd.connect=127.0.0.1:2379\ndefault.replication.factor=3\nmin.insync.replicas=2") == "accepted")
         #expect(refusal("etcd.connect=127.0.0.1:2379\nauthorizer.class.name=kafka.security.authorizer.AclAuthorizer")
             .contains("ACLs are not shared"))
-        #expect(refusal("etcd.connect=127.0.0.1:2379\nmin.insync.replicas=1") == "accepted")
+        #expect(refusal("min.insync.replicas=1") == "accepted")
     }
 }

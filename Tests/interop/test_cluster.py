@@ -107,12 +107,12 @@ def test_brokers_controller_placement_and_what_etcd_holds(cluster):
         state = json.loads(keys[f"/weir-test/partitions/spread/{p}"])
         assert (state["leader"], state["replicas"], state["isr"]) == (leader, [leader], [leader])
 
-    # Replication is not there yet: a replication factor above 1 is refused, saying why.
+    # More replicas than live brokers is refused, as Kafka refuses it.
     admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
     with pytest.raises(KafkaException) as refused:
-        admin.create_topics([NewTopic("replicated", 1, 3)])["replicated"].result(20)
+        admin.create_topics([NewTopic("replicated", 1, 4)])["replicated"].result(20)
     assert refused.value.args[0].code() == KafkaError.INVALID_REPLICATION_FACTOR
-    assert "not implemented yet" in refused.value.args[0].str()
+    assert "larger than available brokers: 3" in refused.value.args[0].str()
     with pytest.raises(KafkaException) as twice:
         admin.create_topics([NewTopic("spread", 1, 1)])["spread"].result(20)
     assert twice.value.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS

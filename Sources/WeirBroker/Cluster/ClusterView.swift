@@ -94,6 +94,8 @@ public protocol ClusterView: Sendable {
     /// Replaces a topic's explicit configs, returning once this broker's store has them. Blocks:
     /// call it on the I/O pool.
     func alterTopicConfigs(name: String, _ configs: [String: String]) throws
+    /// Replication between brokers; nil on a single broker.
+    var replication: (any ReplicationHooks)? { get }
 }
 
 /// What CreateTopics reports for a created topic.
@@ -124,4 +126,18 @@ extension Optional where Wrapped == any ClusterView {
         guard case .some(let cluster) = self, cluster.isClustered else { return true }
         return cluster.coordinator(for: group, transaction: false) == cluster.localNodeId
     }
+}
+
+/// Replication's hooks into Produce and Fetch (a cluster's partitions with more than one
+/// replica). Called on the I/O pool or in handler tasks; never blocks.
+public protocol ReplicationHooks: Sendable {
+    /// A follower's Fetch read the leader's log from `fetchOffset` (the follower's log end).
+    func followerFetched(_ tp: TopicPartition, replica: Int32, fetchOffset: Int64)
+    /// Before an acks=all append: NOT_ENOUGH_REPLICAS when the ISR is smaller than the topic's
+    /// `min.insync.replicas`; nil to go ahead.
+    func refuseAcksAll(_ tp: TopicPartition, minInSyncReplicas: Int) -> ErrorCode?
+    /// After an acks=all append: waits until the high watermark passes `lastOffset` (every
+    /// in-sync replica has the batch). REQUEST_TIMED_OUT after `timeoutMs`;
+    /// NOT_LEADER_OR_FOLLOWER when leadership moved meanwhile.
+    func awaitReplicated(_ tp: TopicPartition, lastOffset: Int64, timeoutMs: Int64) async -> ErrorCode
 }

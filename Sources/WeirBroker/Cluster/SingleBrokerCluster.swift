@@ -17,6 +17,7 @@ public struct SingleBrokerCluster: ClusterView {
 
     public var localNodeId: Int32 { config.nodeId }
     public var isClustered: Bool { false }
+    public var replication: (any ReplicationHooks)? { nil }
 
     public func brokers() -> [ClusterBroker] {
         var endpoints: [String: BrokerEndpoint] = [:]

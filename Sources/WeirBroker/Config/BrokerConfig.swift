@@ -14,6 +14,8 @@ public struct BrokerConfig: Sendable {
 
     public var numPartitions: Int32 = 1
     public var defaultReplicationFactor: Int16 = 1
+    /// min.insync.replicas (the default of the topic config of that name).
+    public var minInSyncReplicas: Int = 1
     public var autoCreateTopics: Bool = true
     public var deleteTopicEnable: Bool = true
 

@@ -74,7 +74,16 @@ struct FetchHandler: ApiHandler {
         // Long poll: re-read whenever one of the partitions gets an append, until min.bytes
         // are there, an error is, or max.wait.ms has passed.
         let denied = Set(wanted.map(\.topicPartition.topic).filter { !authorizer.authorize(context, .read, .topic, $0) })
-        var got = try await read(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly, denied: denied)
+        // A follower (replica_id ≥ 0) copies up to the log end; its fetch offsets are its log
+        // ends, from which the leader moves the high watermark.
+        let replication = request.replicaId >= 0 ? cluster?.replication : nil
+        var got = try await read(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly,
+                                 toLogEnd: replication != nil, denied: denied)
+        if let replication {
+            for w in wanted {
+                replication.followerFetched(w.topicPartition, replica: request.replicaId, fetchOffset: w.fetchOffset)
+            }
+        }
         while !wanted.isEmpty, !got.contains(where: { $0.error != .none }),
               got.reduce(0, { $0 + ($1.records?.readableBytes ?? 0) }) < minBytes {
             let remaining = ContinuousClock.now.duration(to: deadline).milliseconds
@@ -86,12 +95,13 @@ struct FetchHandler: ApiHandler {
                 // transaction are not yet readable (and would only spin this loop).
                 fetched.contains { tp, offset in
                     guard let log = store.partition(tp) else { return false }
-                    return (committedOnly ? log.lastStableOffset : log.highWatermark) > offset
+                    return (replication != nil ? log.logEndOffset : committedOnly ? log.lastStableOffset : log.highWatermark) > offset
                 }
             }
             // The connection closed (its task was cancelled): nobody will read an answer.
             try Task.checkCancellation()
-            got = try await read(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly, denied: denied)
+            got = try await read(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly,
+                                 toLogEnd: replication != nil, denied: denied)
         }
 
         for (w, g) in zip(wanted, got) {
@@ -130,7 +140,7 @@ struct FetchHandler: ApiHandler {
     /// in request order; the first batch found is always returned so that a batch larger than
     /// the limits can still be consumed (KIP-74). `magic`: down-convert to that message format.
     private func read(_ wanted: [FetchSessionCache.CachedPartition], maxBytes: Int, magic: Int8?,
-                      committedOnly: Bool, denied: Set<String>) async throws -> [Got] {
+                      committedOnly: Bool, toLogEnd: Bool = false, denied: Set<String>) async throws -> [Got] {
         let store = self.store
         let topics = self.topics
         let cluster = self.cluster
@@ -155,12 +165,14 @@ struct FetchHandler: ApiHandler {
                 g.highWatermark = offsets.highWatermark
                 g.lastStableOffset = offsets.lastStableOffset
                 g.logStartOffset = offsets.logStartOffset
-                guard w.fetchOffset >= offsets.logStartOffset, w.fetchOffset <= offsets.highWatermark else {
+                // Kafka's range is the whole log: an offset between the high watermark and the log end
+                // (a replica ahead of it) reads nothing yet; it is not out of range.
+                guard w.fetchOffset >= offsets.logStartOffset, w.fetchOffset <= offsets.logEndOffset else {
                     g.error = .offsetOutOfRange
                     return g
                 }
                 let limit = min(w.maxBytes, budget)
-                guard w.fetchOffset < offsets.highWatermark, limit > 0 || !gotAny else { return g }
+                guard w.fetchOffset < (toLogEnd ? offsets.logEndOffset : offsets.highWatermark), limit > 0 || !gotAny else { return g }
                 if magic != nil {
                     guard let topic = store.topic(named: w.topicPartition.topic),
                           topics.effectiveConfig(of: topic).downConversion else {
@@ -178,7 +190,7 @@ struct FetchHandler: ApiHandler {
                         // copy out of RocksDB does not also pay for the buffer doubling as it grows.
                         var buffer = ByteBufferAllocator().buffer(capacity: min(max(limit, 16 << 10), 1 << 20))
                         let n = try log.read(from: w.fetchOffset, maxBytes: limit, minOneBatch: !gotAny,
-                                             committedOnly: committedOnly, into: &buffer)
+                                             committedOnly: committedOnly, toLogEnd: toLogEnd, into: &buffer)
                         if n > 0 && committedOnly {
                             g.aborted = try log.abortedTransactions(from: w.fetchOffset, upTo: Self.endOffset(of: buffer))
                         }

@@ -46,6 +46,8 @@ struct ProduceHandler: ApiHandler {
     func handleImmediately(_ request: ProduceRequest, context: RequestContext) -> Immediate<ProduceResponse> {
         // Up-conversion decompresses and recompresses: CPU work that stays off the event loop.
         if fsyncEachAppend || context.apiVersion < 3 { return .later }
+        // acks=all on a replicated partition waits for the followers: not on the event loop.
+        if request.acks == -1, cluster?.replication != nil { return .later }
         let (partial, stalled) = produce(request, context: context, inline: true)
         guard !stalled.isEmpty else { return .now(request.acks == 0 ? nil : partial) }
         return .continueLater { [self] in
@@ -65,10 +67,36 @@ struct ProduceHandler: ApiHandler {
     }
 
     func handle(_ request: ProduceRequest, context: RequestContext) async throws -> ProduceResponse? {
-        try await io.run {
+        let (produced, ends) = try await io.run { () -> (ProduceResponse, [TopicPartition: Int64]) in
             let response = produce(request, context: context, inline: false).response
-            return request.acks == 0 ? nil : response
+            guard request.acks == -1, cluster?.replication != nil else { return (response, [:]) }
+            // Where each appended partition's log ended: the answer waits until the ISR has it.
+            var ends: [TopicPartition: Int64] = [:]
+            for t in response.responses {
+                for p in t.partitionResponses where p.errorCode == 0 {
+                    let tp = TopicPartition(t.name, p.index)
+                    if let end = store.partition(tp)?.logEndOffset { ends[tp] = end }
+                }
+            }
+            return (response, ends)
         }
+        guard request.acks != 0 else { return nil }
+        guard let replication = cluster?.replication, !ends.isEmpty else { return produced }
+        var response = produced
+        let timeoutMs = Int64(max(request.timeoutMs, 0))
+        let codes = await withTaskGroup(of: (TopicPartition, ErrorCode).self) { group in
+            for (tp, end) in ends {
+                group.addTask { (tp, await replication.awaitReplicated(tp, lastOffset: end - 1, timeoutMs: timeoutMs)) }
+            }
+            return await group.reduce(into: [TopicPartition: ErrorCode]()) { $0[$1.0] = $1.1 }
+        }
+        for t in response.responses.indices {
+            for p in response.responses[t].partitionResponses.indices {
+                let tp = TopicPartition(response.responses[t].name, response.responses[t].partitionResponses[p].index)
+                if let code = codes[tp], code != .none { response.responses[t].partitionResponses[p].errorCode = code.rawValue }
+            }
+        }
+        return response
     }
 
     /// Validates, appends and answers. `inline`: on the event loop; the partitions RocksDB
@@ -94,7 +122,8 @@ struct ProduceHandler: ApiHandler {
             var partitions: [ProduceResponse.PartitionProduceResponse] = []
             partitions.reserveCapacity(topic.partitionData.count)
             for (i, p) in topic.partitionData.enumerated() {
-                let (r, didStall) = append(p, topic: topic.name, config: effective, now: now, context: context, inline: inline)
+                let (r, didStall) = append(p, topic: topic.name, config: effective, now: now, context: context,
+                                           acksAll: request.acks == -1, inline: inline)
                 if didStall { stalled.append((t, i)) }
                 partitions.append(r)
             }
@@ -105,7 +134,7 @@ struct ProduceHandler: ApiHandler {
 
     /// One partition: validate its batch, append it, wake fetches waiting on it.
     private func append(_ p: ProduceRequest.PartitionProduceData, topic: String, config: EffectiveTopicConfig?,
-                        now: Int64, context: RequestContext,
+                        now: Int64, context: RequestContext, acksAll: Bool = false,
                         inline: Bool) -> (response: ProduceResponse.PartitionProduceResponse, stalled: Bool) {
         var r = ProduceResponse.PartitionProduceResponse(index: p.index, baseOffset: -1)
         let tp = TopicPartition(topic, p.index)
@@ -163,8 +192,13 @@ struct ProduceHandler: ApiHandler {
         }
         // A topic with flush.messages=1 fsyncs each append: never on the event loop.
         if inline && config.fsyncEachAppend { return (r, true) }
+        // acks=all with fewer in-sync replicas than min.insync.replicas: refused before the append.
+        if acksAll, let code = cluster?.replication?.refuseAcksAll(tp, minInSyncReplicas: config.minInSyncReplicas) {
+            return (refused(r, tp, code, "fewer in-sync replicas than min.insync.replicas=\(config.minInSyncReplicas)", context), false)
+        }
         do {
-            let result = try log.append(batches, leaderEpoch: 0, logAppendTime: config.logAppendTime ? now : nil,
+            let epoch = cluster?.placement(topic: topic, partition: p.index)?.leaderEpoch ?? 0
+            let result = try log.append(batches, leaderEpoch: epoch, logAppendTime: config.logAppendTime ? now : nil,
                                         sync: fsyncEachAppend || config.fsyncEachAppend, noSlowdown: inline)
             r.baseOffset = result.baseOffset
             r.logAppendTimeMs = result.logAppendTime

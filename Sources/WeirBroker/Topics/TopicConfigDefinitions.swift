@@ -59,7 +59,7 @@ public enum TopicConfigs {
               validate: { Double($0).map { (0...1).contains($0) } == true ? nil : "must be between 0 and 1" }),
         .init(name: "min.compaction.lag.ms", kind: .long, defaultValue: { _ in "0" }, brokerProperty: "log.cleaner.min.compaction.lag.ms", validate: nonNegative),
         .init(name: "min.insync.replicas", kind: .int, defaultValue: { _ in "1" }, brokerProperty: "min.insync.replicas", validate: positive,
-              noEffect: "No effect on a single broker (every write is on its one replica); it will apply once Weir replicates."),
+              noEffect: "No effect on a single broker (every write is on its one replica); in a cluster, acks=all needs this many in-sync replicas."),
         .init(name: "preallocate", kind: .bool, defaultValue: { _ in "false" }, brokerProperty: "log.preallocate", validate: bool,
               noEffect: "Accepted for compatibility (Kafka Streams and Connect set it); no effect: Weir's log has no segment files, so retention and deletion work per batch."),
         .init(name: "retention.bytes", kind: .long, defaultValue: { String($0.retentionBytes) }, brokerProperty: "log.retention.bytes", validate: atLeastMinusOne),
@@ -141,6 +141,8 @@ public struct EffectiveTopicConfig: Sendable {
     public var fsyncEachAppend: Bool
     /// message.downconversion.enable: Fetch v0–v3 may be answered (down-converted).
     public var downConversion: Bool
+    /// min.insync.replicas: acks=all needs at least this many in-sync replicas.
+    public var minInSyncReplicas: Int
 
     public init(explicit: [String: String], broker: BrokerConfig) {
         maxMessageBytes = explicit["max.message.bytes"].flatMap { Int($0) } ?? broker.messageMaxBytes
@@ -152,6 +154,7 @@ public struct EffectiveTopicConfig: Sendable {
         deleteRetention = policy.contains("delete")
         fsyncEachAppend = (explicit["flush.messages"].flatMap { Int64($0) } ?? broker.flushIntervalMessages) == 1
         downConversion = explicit["message.downconversion.enable"].map { $0 == "true" } ?? broker.downConversion
+        minInSyncReplicas = explicit["min.insync.replicas"].flatMap { Int($0) } ?? broker.minInSyncReplicas
     }
 }
 

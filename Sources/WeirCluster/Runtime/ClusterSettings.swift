@@ -17,6 +17,10 @@ public struct ClusterSettings: Sendable {
     public var uncleanLeaderElection: Bool
     /// `offsets.topic.num.partitions`: the partitions that place group coordinators.
     public var offsetsTopicPartitions: Int32
+    /// `replica.lag.time.max.ms`: a follower not caught up for this long leaves the ISR.
+    public var replicaLagTimeMaxMs: Int64 = 30_000
+    /// `min.insync.replicas`: the broker's default of the topic config.
+    public var minInSyncReplicas: Int = 1
 
     public init(etcd: [EtcdEndpoint], keys: ClusterKeys, nodeId: Int32, rack: String?, clusterId: String,
                 endpoints: [String: BrokerEndpoint], sessionTimeoutMs: Int64 = 9_000,

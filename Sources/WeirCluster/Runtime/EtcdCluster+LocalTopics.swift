@@ -33,6 +33,10 @@ extension EtcdCluster {
                         continue
                     }
                     try store.createTopic(name: topic.name, partitions: count, configs: topic.configs, id: topic.id)
+                    // Replicated partitions hold their high watermark for the followers from the start.
+                    for (p, placement) in topic.partitions.enumerated() where placement.isr.count > 1 {
+                        store.partition(TopicPartition(topic.name, Int32(p)))?.setReplicated(true)
+                    }
                     logger.info("created local topic", metadata: ["topic": "\(topic.name)", "partitions": "\(count)"])
                 }
             }

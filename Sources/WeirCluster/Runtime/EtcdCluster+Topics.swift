@@ -14,10 +14,6 @@ extension EtcdCluster {
         let live = state.withLock { $0.brokers.count }
         let (p, rf) = try topicRules.checkCreate(name: name, partitions: partitions, replicationFactor: replicationFactor,
                                                  configs: configs, liveBrokers: live, exists: state.withLock { $0.topics[name] != nil })
-        guard rf == 1 else {
-            throw TopicManager.Failure(code: .invalidReplicationFactor,
-                                       message: "Replication factor \(rf): replication between Weir brokers is not implemented yet; use 1.")
-        }
         let id = KafkaUUID.random()
         guard !validateOnly else { return ClusterTopicCreated(id: id, partitions: p, replicationFactor: rf) }
         let spec = TopicSpec(id: KafkaUUIDText.hex(id), partitions: p, replicationFactor: rf, configs: configs)

@@ -27,6 +27,9 @@ public final class EtcdCluster: ClusterView, Sendable {
     let lease = Mutex<(id: Int64, renewedAt: NIODeadline?)>((0, nil))
     /// Set when the first full read of etcd has been applied.
     let loaded = Mutex(false)
+    /// Leaders' follower tracking and acks=all waits; followers' fetchers.
+    let replicas: ReplicaManager
+    let fetchers = Mutex<[Int32: Task<Void, Never>]>([:])
     let changes: AsyncStream<Void>
     let changed: AsyncStream<Void>.Continuation
     let incarnation = Int64.random(in: 1...Int64.max)
@@ -42,6 +45,8 @@ public final class EtcdCluster: ClusterView, Sendable {
         logger[metadataKey: "node"] = "\(settings.nodeId)"
         self.logger = logger
         self.state = Mutex(ClusterState(keys: settings.keys))
+        self.replicas = ReplicaManager(nodeId: settings.nodeId, store: store, lagMs: settings.replicaLagTimeMaxMs,
+                                       defaultMinInSync: settings.minInSyncReplicas, logger: logger)
         (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -49,6 +54,12 @@ public final class EtcdCluster: ClusterView, Sendable {
 
     public var localNodeId: Int32 { settings.nodeId }
     public var isClustered: Bool { true }
+    public var replication: (any ReplicationHooks)? { replicas }
+
+    /// Consumers' long polls wake when a replicated partition's high watermark moves.
+    public func onHighWatermarkAdvanced(_ wake: @escaping @Sendable (TopicPartition) -> Void) {
+        replicas.onHighWatermark.withLock { $0 = wake }
+    }
 
     public func brokers() -> [ClusterBroker] {
         state.withLock { s in
@@ -104,6 +115,10 @@ public final class EtcdCluster: ClusterView, Sendable {
         try await checkClusterId()
         try await register()
         try await reload()
+        // Before the listeners open: local topics as the cluster has them, and replicated
+        // partitions' high watermarks held for their followers from the first produce on.
+        await syncLocalTopics()
+        applyReplication()
     }
 
     /// Runs until cancelled: lease renewal, the watch, and reconciliation (controller duties,
@@ -113,6 +128,7 @@ public final class EtcdCluster: ClusterView, Sendable {
             group.addTask { await self.renewLoop() }
             group.addTask { await self.watchLoop() }
             group.addTask { await self.reconcileLoop() }
+            group.addTask { await self.isrLoop() }
             await group.waitForAll()
         }
     }
@@ -171,6 +187,11 @@ public final class EtcdCluster: ClusterView, Sendable {
             await campaignIfVacant()
             await runControllerDuties()
             await syncLocalTopics()
+            applyReplication()
+        }
+        fetchers.withLock { f in
+            for task in f.values { task.cancel() }
+            f = [:]
         }
     }
 }

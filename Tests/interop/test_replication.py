@@ -1,0 +1,183 @@
+"""Replication between Weir brokers: three brokers and an etcd, topics with replication factor
+2 and 3, confluent-kafka (librdkafka) as the client. acks=all answered once the ISR has the
+batch, a leader killed under idempotent acks=all load (every acknowledged record present
+exactly once at its offset), a restarted broker catching up into the ISR, min.insync.replicas."""
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from cluster_support import Cluster, wait_for
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = Cluster(tmp_path, overrides={"replica.lag.time.max.ms": 4000}).start()
+    try:
+        wait_for("three live brokers", lambda: len(metadata(c.bootstrap).brokers) == 3)
+        yield c
+    except BaseException:
+        print(c.logs())
+        raise
+    finally:
+        c.stop()
+
+
+def metadata(bootstrap: str):
+    return AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+
+
+def create(bootstrap: str, name: str, partitions: int, rf: int, config: dict | None = None):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(name, partitions, rf, config=config or {})], operation_timeout=20)[name].result(30)
+
+
+def partition_state(cluster: Cluster, topic: str, p: int) -> dict:
+    return json.loads(dict(cluster.etcd.get(f"/weir-test/partitions/{topic}/{p}"))[f"/weir-test/partitions/{topic}/{p}"])
+
+
+def consume_everything(bootstrap: str, topic: str, partitions: int, expected: int):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{time.monotonic_ns()}",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    got = []
+    deadline = time.monotonic() + 60
+    while len(got) < expected and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            got.append((m.partition(), m.offset(), m.value()))
+    # A little longer: anything beyond what was acknowledged would be a duplicate.
+    end = time.monotonic() + 2
+    while time.monotonic() < end:
+        m = c.poll(0.2)
+        if m is not None and not m.error():
+            got.append((m.partition(), m.offset(), m.value()))
+    c.close()
+    return got
+
+
+def test_replicas_follow_and_acks_all_waits_for_the_isr(cluster):
+    create(cluster.bootstrap, "r3", 3, 3)
+    md = metadata(cluster.bootstrap).topics["r3"]
+    for p, part in md.partitions.items():
+        assert sorted(part.replicas) == [1, 2, 3] and sorted(part.isrs) == [1, 2, 3]
+    leaders = {p: part.leader for p, part in md.partitions.items()}
+    assert sorted(leaders.values()) == [1, 2, 3]
+
+    acked = []
+    prod = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 5})
+    for i in range(300):
+        prod.produce("r3", f"v{i}".encode(), partition=i % 3,
+                     on_delivery=lambda err, m: acked.append(err or (m.partition(), m.offset(), m.value())))
+    assert prod.flush(60) == 0
+    assert all(isinstance(a, tuple) for a in acked), acked[:3]
+    assert sorted(o for p, o, _ in acked if p == 0) == list(range(100))
+
+    # The followers have everything: stop each partition's leader in turn... here, the leader of
+    # partition 0; the new leader serves all 100 records of it, exactly.
+    victim = leaders[0]
+    cluster.brokers[victim].stop(signal.SIGKILL)
+    survivors = ",".join(b.bootstrap for n, b in cluster.brokers.items() if n != victim)
+    wait_for("a new leader for partition 0", lambda: metadata(survivors).topics["r3"].partitions[0].leader not in (victim, -1))
+    got = consume_everything(survivors, "r3", 3, 300)
+    assert sorted(got) == sorted(acked)
+
+
+def test_a_leader_killed_under_idempotent_acks_all_load_loses_nothing(cluster):
+    create(cluster.bootstrap, "orders", 3, 3)
+    acked: list[tuple[int, int, bytes]] = []
+    errors: list = []
+    stop = threading.Event()
+    prod = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "enable.idempotence": True,
+                     "linger.ms": 2, "message.timeout.ms": 60000})
+
+    def delivered(err, m):
+        if err:
+            errors.append(err)
+        else:
+            acked.append((m.partition(), m.offset(), m.value(), time.monotonic()))
+
+    def load():
+        i = 0
+        while not stop.is_set():
+            try:
+                prod.produce("orders", f"o{i}".encode(), partition=i % 3, on_delivery=delivered)
+                i += 1
+            except BufferError:
+                pass
+            prod.poll(0.001)
+            time.sleep(0.002)
+        prod.flush(90)
+
+    t = threading.Thread(target=load)
+    t.start()
+    time.sleep(3)
+    victim = metadata(cluster.bootstrap).topics["orders"].partitions[0].leader
+    cluster.brokers[victim].stop(signal.SIGKILL)
+    killed = time.monotonic()
+    time.sleep(18)
+    stop.set()
+    t.join(120)
+    assert errors == []
+    # Partition 0 took writes again: the first acknowledgement on it after the kill.
+    resumed = min((at for p, _, _, at in acked if p == 0 and at > killed), default=None)
+    assert resumed is not None, "partition 0 never took a write after its leader died"
+    assert resumed - killed < 15, f"producers resumed after {resumed - killed:.1f} s"
+    print(f"failover: partition 0 took writes again {resumed - killed:.1f} s after its leader was killed")
+
+    records = [(p, o, v) for p, o, v, _ in acked]
+    survivors = ",".join(b.bootstrap for n, b in cluster.brokers.items() if n != victim)
+    got = consume_everything(survivors, "orders", 3, len(records))
+    # Every acknowledged record, exactly once, at its acknowledged offset.
+    assert len(got) == len(set(got)), "a record is there twice"
+    assert set(records) <= set(got)
+    values = [v for _, _, v in got]
+    assert len(values) == len(set(values)), "a value was written twice"
+
+
+def test_a_restarted_broker_catches_up_and_rejoins_the_isr(cluster):
+    create(cluster.bootstrap, "events", 1, 3)
+    part = metadata(cluster.bootstrap).topics["events"].partitions[0]
+    follower = next(r for r in part.replicas if r != part.leader)
+    cluster.brokers[follower].stop(signal.SIGKILL)
+    wait_for("the dead follower out of the ISR", lambda: follower not in partition_state(cluster, "events", 0)["isr"])
+    prod = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    for i in range(200):
+        prod.produce("events", f"e{i}".encode(), partition=0)
+    assert prod.flush(30) == 0
+    cluster.brokers[follower].start()
+    wait_for("the follower back in the ISR", lambda: follower in partition_state(cluster, "events", 0)["isr"], timeout=60)
+    state = partition_state(cluster, "events", 0)
+    assert sorted(state["isr"]) == [1, 2, 3]
+
+
+def test_min_insync_replicas_refuses_acks_all_when_too_few_are_in_sync(cluster):
+    create(cluster.bootstrap, "strict", 1, 2, {"min.insync.replicas": "2"})
+    part = metadata(cluster.bootstrap).topics["strict"].partitions[0]
+    follower = next(r for r in part.replicas if r != part.leader)
+    ok = []
+    p = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    p.produce("strict", b"both in sync", partition=0, on_delivery=lambda err, m: ok.append(err))
+    assert p.flush(30) == 0 and ok == [None]
+
+    cluster.brokers[follower].stop(signal.SIGKILL)
+    wait_for("the ISR down to the leader", lambda: partition_state(cluster, "strict", 0)["isr"] == [part.leader])
+    results = []
+    p = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "message.timeout.ms": 3000, "retries": 0})
+    p.produce("strict", b"refused", partition=0, on_delivery=lambda err, m: results.append(err))
+    p.flush(10)
+    assert len(results) == 1 and results[0] is not None
+    assert results[0].code() == KafkaError.NOT_ENOUGH_REPLICAS
+    # acks=1 does not ask the ISR.
+    one = []
+    p1 = Producer({"bootstrap.servers": cluster.bootstrap, "acks": 1})
+    p1.produce("strict", b"acks one", partition=0, on_delivery=lambda err, m: one.append(err))
+    assert p1.flush(10) == 0 and one == [None]

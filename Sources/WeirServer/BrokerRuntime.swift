@@ -29,18 +29,19 @@ public enum BrokerRuntime {
         let events = MultiThreadedEventLoopGroup(numberOfThreads: properties.networkThreads)
 
         let config = properties.broker
-        let groups = GroupCoordinator(
-            config: GroupConfig(initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
-                                minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
-                                maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs),
-            offsets: store.offsets, logger: logger)
-        let metadata = try RocksDBMetadataStore(store: store)
-        let authorizer = Authorizer(store: properties.authorization.enabled ? metadata : nil, config: properties.authorization.rules)
         // With etcd.connect, a member of the cluster etcd holds; it joins before serving.
         let member = properties.cluster.enabled
             ? EtcdCluster(settings: properties.cluster.settings(for: properties), group: events, store: store,
                           topicRules: TopicManager(store: store, config: config, logger: logger), io: IOPool(io), logger: logger)
             : nil
+        let groups = GroupCoordinator(
+            config: GroupConfig(initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+                                minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+                                maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs),
+            // In a cluster, commits are also records of the replicated __consumer_offsets partitions.
+            offsets: member.map { $0.offsets } ?? store.offsets, logger: logger)
+        let metadata = try RocksDBMetadataStore(store: store)
+        let authorizer = Authorizer(store: properties.authorization.enabled ? metadata : nil, config: properties.authorization.rules)
         var makeCluster: (@Sendable (TopicManager, IOPool) -> any ClusterView)? = nil
         if let member { makeCluster = { _, _ in member } }
         let broker = try Broker(config: config, store: store, groups: groups, io: io, metadata: metadata, authorizer: authorizer,

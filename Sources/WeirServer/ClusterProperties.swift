@@ -15,6 +15,7 @@ public struct ClusterProperties: Sendable, Equatable {
     public var uncleanLeaderElection = false
     public var offsetsTopicPartitions: Int32 = 50
     public var replicaLagTimeMaxMs: Int64 = 30_000
+    public var offsetsTopicReplicationFactor: Int16 = 3
     /// `min.insync.replicas` (also the topic config's default; on a single broker it has no effect).
     public var minInSyncReplicas = 1
     /// Keys set, to refuse cluster-only ones without `etcd.connect`.
@@ -70,6 +71,13 @@ public struct ClusterProperties: Sendable, Equatable {
             // Above 1 it refuses acks=all writes that too few replicas have: a cluster's matter.
             if n > 1 { p.explicit.insert("min.insync.replicas") } else { p.explicit.remove("min.insync.replicas") }
         },
+        "offsets.topic.replication.factor": { p, v in
+            p.explicit.insert("offsets.topic.replication.factor")
+            guard let n = Int16(v), n > 0 else {
+                throw BrokerProperties.Invalid(description: "offsets.topic.replication.factor must be a positive integer, not '\(v)'")
+            }
+            p.offsetsTopicReplicationFactor = n
+        },
         "replica.lag.time.max.ms": { p, v in
             p.explicit.insert("replica.lag.time.max.ms")
             guard let ms = Int64(v), ms > 0 else {
@@ -107,6 +115,7 @@ public struct ClusterProperties: Sendable, Equatable {
                                        clusterId: p.broker.clusterId, endpoints: endpoints, sessionTimeoutMs: sessionTimeoutMs,
                                        uncleanLeaderElection: uncleanLeaderElection, offsetsTopicPartitions: offsetsTopicPartitions)
         settings.replicaLagTimeMaxMs = replicaLagTimeMaxMs
+        settings.offsetsTopicReplicationFactor = offsetsTopicReplicationFactor
         settings.minInSyncReplicas = minInSyncReplicas
         return settings
     }

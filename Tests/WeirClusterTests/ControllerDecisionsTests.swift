@@ -121,11 +121,14 @@ import WeirBroker
     @Test func aDeletedTopicsPartitionsAreDeletedAndTheOffsetsTopicCreated() {
         let p0 = PartitionState(leader: 1, leaderEpoch: 0, partitionEpoch: 0, replicas: [1], isr: [1])
         let s = state(brokers: [1], partitions: ["gone": [0: p0]])
-        let withOffsets = ControllerDecisions(uncleanLeaderElection: false, offsetsTopic: ("__consumer_offsets", 5))
+        let withOffsets = ControllerDecisions(uncleanLeaderElection: false, offsetsTopic: ("__consumer_offsets", 5, 1))
         let actions = withOffsets.actions(for: s) { "00112233445566778899aabbccddeeff" }
         #expect(actions.contains(.deletePartitions(topic: "gone")))
         #expect(actions.contains(.createTopic(name: "__consumer_offsets",
                                               spec: TopicSpec(id: "00112233445566778899aabbccddeeff", partitions: 5,
                                                               replicationFactor: 1, configs: ["cleanup.policy": "compact"]))))
+        // Kafka's rule: not before offsets.topic.replication.factor brokers are live.
+        let waiting = ControllerDecisions(uncleanLeaderElection: false, offsetsTopic: ("__consumer_offsets", 5, 3))
+        #expect(!waiting.actions(for: s) { "" }.contains { if case .createTopic = $0 { true } else { false } })
     }
 }

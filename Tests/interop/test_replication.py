@@ -181,3 +181,50 @@ def test_min_insync_replicas_refuses_acks_all_when_too_few_are_in_sync(cluster):
     p1 = Producer({"bootstrap.servers": cluster.bootstrap, "acks": 1})
     p1.produce("strict", b"acks one", partition=0, on_delivery=lambda err, m: one.append(err))
     assert p1.flush(10) == 0 and one == [None]
+
+
+def java_hash(s: str) -> int:
+    h = 0
+    for ch in s.encode("utf-16-be").decode("utf-16-be"):
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def test_committed_offsets_survive_the_coordinators_death(cluster):
+    create(cluster.bootstrap, "ledger", 2, 3)
+    p = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    for i in range(40):
+        p.produce("ledger", f"l{i}".encode(), partition=i % 2)
+    assert p.flush(30) == 0
+    group = "auditors"
+    c = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group, "auto.offset.reset": "earliest",
+                  "enable.auto.commit": False})
+    c.assign([TopicPartition("ledger", 0, 0), TopicPartition("ledger", 1, 0)])
+    seen = 0
+    deadline = time.monotonic() + 30
+    while seen < 40 and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            seen += 1
+    assert seen == 40
+    c.commit(offsets=[TopicPartition("ledger", 0, 17), TopicPartition("ledger", 1, 20)], asynchronous=False)
+    c.close()
+
+    # The coordinator is the leader of the group's __consumer_offsets partition (Kafka's hash).
+    offsets_partition = (java_hash(group) & 0x7FFFFFFF) % 50
+    md = metadata(cluster.bootstrap)
+    coordinator = md.topics["__consumer_offsets"].partitions[offsets_partition].leader
+    assert sorted(md.topics["__consumer_offsets"].partitions[offsets_partition].isrs) == [1, 2, 3]
+    cluster.brokers[coordinator].stop(signal.SIGKILL)
+    survivors = ",".join(b.bootstrap for n, b in cluster.brokers.items() if n != coordinator)
+    killed = time.monotonic()
+
+    def committed():
+        c2 = Consumer({"bootstrap.servers": survivors, "group.id": group})
+        try:
+            got = c2.committed([TopicPartition("ledger", 0), TopicPartition("ledger", 1)], timeout=5)
+            return [tp.offset for tp in got] == [17, 20] and [tp.offset for tp in got]
+        finally:
+            c2.close()
+    assert wait_for("the commits from the new coordinator", committed, timeout=60) == [17, 20]
+    print(f"coordinator failover: commits readable {time.monotonic() - killed:.1f} s after the coordinator was killed")

@@ -140,4 +140,7 @@ public protocol ReplicationHooks: Sendable {
     /// in-sync replica has the batch). REQUEST_TIMED_OUT after `timeoutMs`;
     /// NOT_LEADER_OR_FOLLOWER when leadership moved meanwhile.
     func awaitReplicated(_ tp: TopicPartition, lastOffset: Int64, timeoutMs: Int64) async -> ErrorCode
+    /// After an OffsetCommit: waits until the group's `__consumer_offsets` partition has the
+    /// commit on every in-sync replica.
+    func awaitOffsetsReplicated(group: String, timeoutMs: Int64) async -> ErrorCode
 }

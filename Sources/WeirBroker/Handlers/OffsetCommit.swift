@@ -20,6 +20,16 @@ struct OffsetCommitHandler: ApiHandler {
             return Self.failed(request, .groupAuthorizationFailed)
         }
         guard cluster.coordinates(group: request.groupId) else { return Self.failed(request, .notCoordinator) }
+        if let replication = cluster?.replication {
+            // In a cluster the commit counts once the offsets partition's ISR has it.
+            let response = try await commit(request, context: context)
+            let code = await replication.awaitOffsetsReplicated(group: request.groupId, timeoutMs: 5_000)
+            return code == .none ? response : Self.failed(request, .coordinatorNotAvailable)
+        }
+        return try await commit(request, context: context)
+    }
+
+    private func commit(_ request: OffsetCommitRequest, context: RequestContext) async throws -> OffsetCommitResponse? {
         let now = clock.nowMs()
         var denied: Set<String> = []
         var offsets: [TopicPartition: CommittedOffset] = [:]

@@ -16,10 +16,11 @@ public enum ControllerAction: Sendable, Equatable {
 
 public struct ControllerDecisions: Sendable {
     public var uncleanLeaderElection: Bool
-    /// The offsets topic (group coordinators) to create when absent; nil: none.
-    public var offsetsTopic: (name: String, partitions: Int32)?
+    /// The offsets topic (group coordinators, committed offsets) to create when absent and
+    /// `replicationFactor` brokers are live, as Kafka waits for them; nil: none.
+    public var offsetsTopic: (name: String, partitions: Int32, replicationFactor: Int16)?
 
-    public init(uncleanLeaderElection: Bool, offsetsTopic: (name: String, partitions: Int32)?) {
+    public init(uncleanLeaderElection: Bool, offsetsTopic: (name: String, partitions: Int32, replicationFactor: Int16)?) {
         self.uncleanLeaderElection = uncleanLeaderElection
         self.offsetsTopic = offsetsTopic
     }
@@ -29,10 +30,11 @@ public struct ControllerDecisions: Sendable {
         let live = Set(state.brokers.keys)
         let brokers = state.brokers.values.map { ReplicaPlacement.Broker(id: $0.value.id, rack: $0.value.rack) }
 
-        if let offsets = offsetsTopic, state.topics[offsets.name] == nil, !brokers.isEmpty {
+        if let offsets = offsetsTopic, state.topics[offsets.name] == nil, brokers.count >= Int(offsets.replicationFactor) {
             actions.append(.createTopic(name: offsets.name,
                                         spec: TopicSpec(id: newTopicId(), partitions: offsets.partitions,
-                                                        replicationFactor: 1, configs: ["cleanup.policy": "compact"])))
+                                                        replicationFactor: offsets.replicationFactor,
+                                                        configs: ["cleanup.policy": "compact"])))
         }
 
         for (name, spec) in state.topics.sorted(by: { $0.key < $1.key }) {

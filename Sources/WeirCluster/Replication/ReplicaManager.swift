@@ -23,7 +23,10 @@ public final class ReplicaManager: ReplicationHooks, Sendable {
     /// Wakes consumers' long polls on a partition whose high watermark moved.
     let onHighWatermark = Mutex<(@Sendable (TopicPartition) -> Void)?>(nil)
 
-    init(nodeId: Int32, store: LogStore, lagMs: Int64, defaultMinInSync: Int, logger: Logger) {
+    let offsetsPartitions: Int32
+
+    init(nodeId: Int32, store: LogStore, lagMs: Int64, defaultMinInSync: Int, offsetsPartitions: Int32, logger: Logger) {
+        self.offsetsPartitions = offsetsPartitions
         self.nodeId = nodeId
         self.store = store
         self.lagMs = lagMs
@@ -99,6 +102,13 @@ public final class ReplicaManager: ReplicationHooks, Sendable {
             // The watermark may have moved between the check and the registration.
             advance(tp)
         }
+    }
+
+    public func awaitOffsetsReplicated(group: String, timeoutMs: Int64) async -> ErrorCode {
+        let p = Int32((Int64(ReplicaPlacement.javaHash(group)) & 0x7fff_ffff) % Int64(offsetsPartitions))
+        let tp = TopicPartition(ClusterSettings.offsetsTopic, p)
+        guard let end = store.partition(tp)?.logEndOffset else { return .coordinatorNotAvailable }
+        return await awaitReplicated(tp, lastOffset: end - 1, timeoutMs: timeoutMs)
     }
 
     // MARK: High watermark

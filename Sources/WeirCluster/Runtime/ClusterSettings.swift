@@ -17,6 +17,8 @@ public struct ClusterSettings: Sendable {
     public var uncleanLeaderElection: Bool
     /// `offsets.topic.num.partitions`: the partitions that place group coordinators.
     public var offsetsTopicPartitions: Int32
+    /// `offsets.topic.replication.factor`: the offsets topic is created once this many brokers are live.
+    public var offsetsTopicReplicationFactor: Int16 = 3
     /// `replica.lag.time.max.ms`: a follower not caught up for this long leaves the ISR.
     public var replicaLagTimeMaxMs: Int64 = 30_000
     /// `min.insync.replicas`: the broker's default of the topic config.

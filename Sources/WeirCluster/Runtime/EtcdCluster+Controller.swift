@@ -13,7 +13,7 @@ extension EtcdCluster {
         guard mine, !isFenced(), let record = snapshot.controller?.value else { return }
         let decisions = ControllerDecisions(
             uncleanLeaderElection: settings.uncleanLeaderElection,
-            offsetsTopic: (ClusterSettings.offsetsTopic, settings.offsetsTopicPartitions))
+            offsetsTopic: (ClusterSettings.offsetsTopic, settings.offsetsTopicPartitions, settings.offsetsTopicReplicationFactor))
         let actions = decisions.actions(for: snapshot) { KafkaUUIDText.hex(.random()) }
         guard !actions.isEmpty else { return }
         let keys = settings.keys

@@ -4,12 +4,12 @@ import WeirStorage
 
 /// The local store follows the cluster: every placed topic exists here with the cluster's topic
 /// id and partition count (a partition this broker does not lead is refused by the handlers,
-/// not missing), and a topic the cluster no longer has is deleted here. The offsets topic only
-/// places coordinators and has no local log.
+/// not missing), and a topic the cluster no longer has is deleted here — the offsets topic too,
+/// whose partitions carry committed offsets.
 extension EtcdCluster {
     func syncLocalTopics() async {
         let wanted = state.withLock { s in
-            s.topics.keys.filter { $0 != ClusterSettings.offsetsTopic }.compactMap { s.placedTopic($0) }
+            s.topics.keys.compactMap { s.placedTopic($0) }
         }
         let store = self.store
         let logger = self.logger

@@ -11,7 +11,7 @@ extension EtcdCluster {
         let me = settings.nodeId
         return state.withLock { s in
             var out: [TopicPartition: PartitionPlacement] = [:]
-            for (topic, partitions) in s.partitions where topic != ClusterSettings.offsetsTopic {
+            for (topic, partitions) in s.partitions {
                 for (p, v) in partitions where v.value.replicas.contains(me) {
                     out[TopicPartition(topic, p)] = v.value.placement
                 }
@@ -23,6 +23,7 @@ extension EtcdCluster {
     func applyReplication() {
         let placements = localPlacements()
         replicas.apply(placements)
+        loadOffsetsPartitions(placements)
         let me = settings.nodeId
         let leaders = Set(placements.values.filter { $0.leader >= 0 && $0.leader != me }.map(\.leader))
         fetchers.withLock { running in
@@ -48,12 +49,36 @@ extension EtcdCluster {
         return state.withLock { s in
             let endpoint = s.brokers[leader].flatMap { b in b.value.endpoints[listener] ?? b.value.endpoints.values.first }
             var targets: [ReplicaFetcher.Target] = []
-            for (topic, partitions) in s.partitions where topic != ClusterSettings.offsetsTopic {
+            for (topic, partitions) in s.partitions {
                 for (p, v) in partitions where v.value.leader == leader && v.value.replicas.contains(me) {
                     targets.append(.init(tp: TopicPartition(topic, p), leaderEpoch: v.value.leaderEpoch))
                 }
             }
             return (endpoint, targets)
+        }
+    }
+
+    /// The `__consumer_offsets` partitions this broker now leads: their commits are loaded into
+    /// the local store before it coordinates their groups; those it no longer leads are forgotten.
+    func loadOffsetsPartitions(_ placements: [TopicPartition: PartitionPlacement]) {
+        let me = settings.nodeId
+        var led: [Int32: Int32] = [:]
+        for (tp, p) in placements where tp.topic == ClusterSettings.offsetsTopic && p.leader == me { led[tp.partition] = p.leaderEpoch }
+        offsetEpochs.set(led)
+        let toLoad = loadedOffsets.withLock { loaded -> [Int32] in
+            loaded = loaded.filter { led[$0.key] == $0.value }
+            return led.filter { loaded[$0.key] != $0.value }.map(\.key)
+        }
+        for p in toLoad.sorted() {
+            do {
+                let count = try offsets.load(partition: p)
+                loadedOffsets.withLock { $0[p] = led[p] }
+                if count > 0 {
+                    logger.info("loaded committed offsets", metadata: ["partition": "\(p)", "commits": "\(count)"])
+                }
+            } catch {
+                logger.error("cannot load committed offsets", metadata: ["partition": "\(p)", "error": "\(error)"])
+            }
         }
     }
 

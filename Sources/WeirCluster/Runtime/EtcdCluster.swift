@@ -30,6 +30,11 @@ public final class EtcdCluster: ClusterView, Sendable {
     /// Leaders' follower tracking and acks=all waits; followers' fetchers.
     let replicas: ReplicaManager
     let fetchers = Mutex<[Int32: Task<Void, Never>]>([:])
+    /// Committed offsets, replicated through `__consumer_offsets` (the group coordinator's store).
+    public let offsets: ReplicatedOffsets
+    /// The offsets partitions this broker leads, by partition → leader epoch, and those loaded.
+    let offsetEpochs = EpochBook()
+    let loadedOffsets = Mutex<[Int32: Int32]>([:])
     let changes: AsyncStream<Void>
     let changed: AsyncStream<Void>.Continuation
     let incarnation = Int64.random(in: 1...Int64.max)
@@ -46,7 +51,11 @@ public final class EtcdCluster: ClusterView, Sendable {
         self.logger = logger
         self.state = Mutex(ClusterState(keys: settings.keys))
         self.replicas = ReplicaManager(nodeId: settings.nodeId, store: store, lagMs: settings.replicaLagTimeMaxMs,
-                                       defaultMinInSync: settings.minInSyncReplicas, logger: logger)
+                                       defaultMinInSync: settings.minInSyncReplicas,
+                                       offsetsPartitions: settings.offsetsTopicPartitions, logger: logger)
+        let epochs = offsetEpochs
+        self.offsets = ReplicatedOffsets(local: store.offsets, store: store, partitions: settings.offsetsTopicPartitions,
+                                         leaderEpoch: { epochs.epoch(of: $0) })
         (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -95,7 +104,10 @@ public final class EtcdCluster: ClusterView, Sendable {
         guard !transaction else { return -1 }
         let partitions = settings.offsetsTopicPartitions
         let p = Int32((Int64(ReplicaPlacement.javaHash(key)) & 0x7fff_ffff) % Int64(partitions))
-        return placement(topic: ClusterSettings.offsetsTopic, partition: p)?.leader ?? -1
+        guard let placement = placement(topic: ClusterSettings.offsetsTopic, partition: p) else { return -1 }
+        // Not before this broker has loaded the partition's commits (retriable for the client).
+        if placement.leader == settings.nodeId && loadedOffsets.withLock({ $0[p] }) != placement.leaderEpoch { return -1 }
+        return placement.leader
     }
 
     /// True when the lease has not been renewed for `fenceAfterMs` (or the broker is not registered).

@@ -18,14 +18,15 @@ import Testing
         var s = LeaderReplicaState(leader: 1, leaderEpoch: 0, replicas: [1, 2, 3], isr: [1, 2, 3], nowMs: 0)
         s.fetched(by: 2, offset: 50, leaderEnd: 50, nowMs: 1_000)
         s.fetched(by: 3, offset: 20, leaderEnd: 50, nowMs: 1_000)
-        #expect(s.proposedISR(nowMs: 10_000, lagMs: 10_000, highWatermark: 20) == nil)
+        #expect(s.proposedISR(nowMs: 10_000, lagMs: 10_000, highWatermark: 20, live: [1, 2, 3]) == nil)
         // Replica 3 has not been caught up since the start: out after the lag time.
-        #expect(s.proposedISR(nowMs: 10_001, lagMs: 10_000, highWatermark: 20) == [1, 2])
+        #expect(s.proposedISR(nowMs: 10_001, lagMs: 10_000, highWatermark: 20, live: [1, 2, 3]) == [1, 2])
         s.update(replicas: [1, 2, 3], isr: [1, 2])
         #expect(s.highWatermark(leaderEnd: 50) == 50)
         // It catches up: back in, in replica order (2 keeps fetching meanwhile).
         s.fetched(by: 2, offset: 50, leaderEnd: 50, nowMs: 12_000)
         s.fetched(by: 3, offset: 50, leaderEnd: 50, nowMs: 12_000)
-        #expect(s.proposedISR(nowMs: 12_000, lagMs: 10_000, highWatermark: 50) == [1, 2, 3])
+        #expect(s.proposedISR(nowMs: 12_000, lagMs: 10_000, highWatermark: 50, live: [1, 2]) == nil, "not while it is not registered")
+        #expect(s.proposedISR(nowMs: 12_000, lagMs: 10_000, highWatermark: 50, live: [1, 2, 3]) == [1, 2, 3])
     }
 }

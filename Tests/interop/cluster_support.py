@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 import signal
+import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -57,17 +59,91 @@ class Etcd:
             self.proc.wait(20)
 
 
-class Cluster:
-    """etcd plus `n` brokers (node ids 1..n) with etcd.connect set."""
+class LinkProxy:
+    """A TCP relay from a free loopback port to `target`: what a broker's link to etcd goes
+    through, so a test can cut that one link (`cut`: open connections are closed, new ones are
+    accepted and closed at once) and restore it, without touching either process."""
 
-    def __init__(self, tmp: Path, n: int = 3, overrides: dict | None = None):
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.cut_off = threading.Event()
+        self.open: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            if self.cut_off.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=2)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.open |= {client, upstream}
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket):
+        try:
+            while not self.cut_off.is_set():
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def cut(self):
+        self.cut_off.set()
+        with self.lock:
+            for s in self.open:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+            self.open.clear()
+
+    def restore(self):
+        self.cut_off.clear()
+
+    def close(self):
+        self.cut()
+        self.server.close()
+
+
+class Cluster:
+    """etcd plus `n` brokers (node ids 1..n) with etcd.connect set; with `links`, each broker
+    reaches etcd through its own LinkProxy (`cluster.links[node]`), which a test may cut."""
+
+    def __init__(self, tmp: Path, n: int = 3, overrides: dict | None = None, links: bool = False):
         self.tmp = tmp
         self.etcd = Etcd(tmp).start()
         self.brokers: dict[int, Broker] = {}
+        self.links: dict[int, LinkProxy] = {}
         for node in range(1, n + 1):
             d = tmp / f"node{node}"
             d.mkdir()
-            self.brokers[node] = Broker(d, {"node.id": node, "etcd.connect": f"{self.etcd.endpoint}/weir-test",
+            endpoint = self.etcd.endpoint
+            if links:
+                self.links[node] = LinkProxy(self.etcd.client_port)
+                endpoint = f"127.0.0.1:{self.links[node].port}"
+            self.brokers[node] = Broker(d, {"node.id": node, "etcd.connect": f"{endpoint}/weir-test",
                                             **(overrides or {})})
 
     def start(self) -> "Cluster":
@@ -83,6 +159,8 @@ class Cluster:
         for b in self.brokers.values():
             if b.alive():
                 b.stop(signal.SIGKILL)
+        for link in self.links.values():
+            link.close()
         self.etcd.stop(signal.SIGKILL)
 
     def logs(self) -> str:

@@ -228,3 +228,75 @@ def test_committed_offsets_survive_the_coordinators_death(cluster):
             c2.close()
     assert wait_for("the commits from the new coordinator", committed, timeout=60) == [17, 20]
     print(f"coordinator failover: commits readable {time.monotonic() - killed:.1f} s after the coordinator was killed")
+
+
+def test_a_leader_cut_off_from_etcd_stops_leading_and_acks_all_loses_nothing(tmp_path):
+    """The link between one broker and etcd is cut (the broker keeps running): its lease
+    expires, the controller elects another in-sync replica, and the cut-off broker stops taking
+    writes for the partition. Every acks=all acknowledgement survives, exactly once."""
+    cluster = Cluster(tmp_path, overrides={"replica.lag.time.max.ms": 4000}, links=True).start()
+    try:
+        wait_for("three live brokers", lambda: len(metadata(cluster.bootstrap).brokers) == 3)
+        create(cluster.bootstrap, "fenced", 1, 3)
+        victim = metadata(cluster.bootstrap).topics["fenced"].partitions[0].leader
+        acked = []
+        stop = threading.Event()
+        prod = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "enable.idempotence": True,
+                         "linger.ms": 2, "message.timeout.ms": 20000})
+
+        def load():
+            i = 0
+            while not stop.is_set():
+                try:
+                    prod.produce("fenced", f"f{i}".encode(), partition=0, on_delivery=lambda err, m: None if err else
+                                 acked.append((m.partition(), m.offset(), m.value())))
+                    i += 1
+                except BufferError:
+                    pass
+                prod.poll(0.001)
+                time.sleep(0.003)
+            prod.flush(30)
+
+        t = threading.Thread(target=load)
+        t.start()
+        time.sleep(2)
+        cluster.links[victim].cut()
+        cut = time.monotonic()
+        new_leader = wait_for("another leader elected", lambda: (
+            (l := partition_state(cluster, "fenced", 0)["leader"]) not in (victim, -1) and l), timeout=30)
+        moved = time.monotonic() - cut
+        print(f"link cut: leader moved from {victim} to {new_leader} {moved:.1f} s after the cut")
+        assert cluster.brokers[victim].alive(), "the cut-off broker kept running"
+
+        # The cut-off broker no longer takes writes; the new leader does.
+        refused = []
+        old = Producer({"bootstrap.servers": cluster.brokers[victim].bootstrap, "acks": 1, "retries": 0,
+                        "message.timeout.ms": 3000, "topic.metadata.refresh.interval.ms": 100000})
+        old.produce("fenced", b"to the old leader", partition=0, on_delivery=lambda err, m: refused.append(err))
+        old.flush(10)
+        assert refused and refused[0] is not None, "the cut-off broker took a write"
+        fresh = Producer({"bootstrap.servers": cluster.brokers[new_leader].bootstrap, "acks": "all",
+                          "enable.idempotence": True})
+        for i in range(50):
+            fresh.produce("fenced", f"n{i}".encode(), partition=0,
+                          on_delivery=lambda err, m: acked.append((m.partition(), m.offset(), m.value())) if not err else None)
+        assert fresh.flush(30) == 0
+        stop.set()
+        t.join(60)
+
+        others = ",".join(b.bootstrap for n, b in cluster.brokers.items() if n != victim)
+        got = consume_everything(others, "fenced", 1, len(acked))
+        assert len(got) == len(set(got)), "a record is there twice"
+        assert set(acked) <= set(got), "an acknowledged record is missing"
+        assert len({v for _, _, v in got}) == len(got), "a value was written twice"
+        assert any(v.startswith(b"n") for _, _, v in got)
+
+        # The link back: the broker registers again and follows the new leader into the ISR.
+        cluster.links[victim].restore()
+        wait_for("the cut-off broker back in the ISR", lambda: victim in partition_state(cluster, "fenced", 0)["isr"],
+                 timeout=60)
+    except BaseException:
+        print(cluster.logs())
+        raise
+    finally:
+        cluster.stop()

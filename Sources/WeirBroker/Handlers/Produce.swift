@@ -47,7 +47,11 @@ struct ProduceHandler: ApiHandler {
         // Up-conversion decompresses and recompresses: CPU work that stays off the event loop.
         if fsyncEachAppend || context.apiVersion < 3 { return .later }
         // acks=all on a replicated partition waits for the followers: not on the event loop.
-        if request.acks == -1, cluster?.replication != nil { return .later }
+        if request.acks == -1, let cluster, cluster.replication != nil, request.topicData.contains(where: { t in
+            t.partitionData.contains { (cluster.placement(topic: t.name, partition: $0.index)?.replicas.count ?? 1) > 1 }
+        }) {
+            return .later
+        }
         let (partial, stalled) = produce(request, context: context, inline: true)
         guard !stalled.isEmpty else { return .now(request.acks == 0 ? nil : partial) }
         return .continueLater { [self] in

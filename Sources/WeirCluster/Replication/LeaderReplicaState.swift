@@ -48,10 +48,12 @@ public struct LeaderReplicaState: Sendable, Equatable {
     }
 
     /// The ISR this leader should propose, or nil to keep it: followers not caught up for
-    /// `lagMs` leave; out-of-sync followers whose log end reached the high watermark join.
-    public func proposedISR(nowMs: Int64, lagMs: Int64, highWatermark: Int64) -> [Int32]? {
+    /// `lagMs` leave; out-of-sync followers whose log end reached the high watermark join —
+    /// only `live` ones (registered in etcd): a broker cut off from etcd may still fetch, but the
+    /// controller has dropped it, and taking it back would make the two undo each other.
+    public func proposedISR(nowMs: Int64, lagMs: Int64, highWatermark: Int64, live: Set<Int32>) -> [Int32]? {
         var next = isr.filter { r in r == leader || nowMs - (lastCaughtUpMs[r] ?? nowMs) <= lagMs }
-        for r in replicas where !next.contains(r) && r != leader {
+        for r in replicas where !next.contains(r) && r != leader && live.contains(r) {
             if let end = followerEnd[r], end >= highWatermark, nowMs - (lastCaughtUpMs[r] ?? .min) <= lagMs {
                 next.append(r)
             }

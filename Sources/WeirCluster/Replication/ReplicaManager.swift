@@ -129,6 +129,13 @@ public final class ReplicaManager: ReplicationHooks, Sendable {
         for id in done { resume(id, with: .none) }
     }
 
+    /// A fenced leader answers every waiting acks=all at once (NOT_LEADER_OR_FOLLOWER), as a
+    /// Kafka leader that loses leadership does: the producer then goes to the new leader instead
+    /// of waiting out its request timeout on this one, whose followers have left.
+    func releaseAll(with code: ErrorCode) {
+        for tp in pending.withLock({ Array($0.keys) }) { release(tp, with: code) }
+    }
+
     func release(_ tp: TopicPartition, with code: ErrorCode) {
         let ids = pending.withLock { $0.removeValue(forKey: tp)?.map(\.id) ?? [] }
         for id in ids { resume(id, with: code) }
@@ -142,12 +149,12 @@ public final class ReplicaManager: ReplicationHooks, Sendable {
 
     /// The ISR changes this broker's leaderships need now (followers lagging for
     /// `replica.lag.time.max.ms` out, caught-up ones in).
-    func proposedISRChanges() -> [(TopicPartition, [Int32])] {
+    func proposedISRChanges(live: Set<Int32>) -> [(TopicPartition, [Int32])] {
         let now = Self.nowMs()
         let snapshot = leading.withLock { $0 }
         return snapshot.compactMap { tp, state in
             guard let hw = store.partition(tp)?.highWatermark,
-                  let isr = state.proposedISR(nowMs: now, lagMs: lagMs, highWatermark: hw) else { return nil }
+                  let isr = state.proposedISR(nowMs: now, lagMs: lagMs, highWatermark: hw, live: live) else { return nil }
             return (tp, isr)
         }
     }

@@ -40,6 +40,8 @@ extension EtcdCluster {
                     logger.info("created local topic", metadata: ["topic": "\(topic.name)", "partitions": "\(count)"])
                 }
             }
+        } catch is CancellationError {
+            return  // shutting down
         } catch {
             logger.error("cannot bring the local topics in line with the cluster", metadata: ["error": "\(error)"])
         }

@@ -87,8 +87,12 @@ extension EtcdCluster {
     func isrLoop() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
-            guard !isFenced() else { continue }
-            for (tp, isr) in replicas.proposedISRChanges() {
+            guard !isFenced() else {
+                replicas.releaseAll(with: .notLeaderOrFollower)
+                continue
+            }
+            let live = Set(state.withLock { $0.brokers.keys })
+            for (tp, isr) in replicas.proposedISRChanges(live: live) {
                 let key = settings.keys.partition(tp.topic, tp.partition)
                 guard let current = state.withLock({ $0.partitions[tp.topic]?[tp.partition] }),
                       current.value.leader == settings.nodeId else { continue }

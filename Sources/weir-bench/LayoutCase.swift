@@ -97,11 +97,14 @@ struct LayoutRun {
         let segmented = spec.kind == .segmented
         let roller = SegmentRoller(rollBytes: max(1, segmentBytes))
         let indexes = segmented ? (0..<partitions).map { _ in SegmentIndex() } : []
-        // Sealed segments' families are flushed here, in order, off the write path.
-        let sealer = DispatchQueue(label: "weir-bench.layout.sealer")
-        // Per writer: time spent in db.write calls that took ≥ 10 ms — RocksDB's delays and stops,
-        // and the stalling budget's waits, which RocksDB 7.8 counts in no statistic. (At 1 ms the
-        // neighbours' builds alone, preempting a writer on 2 cores, added ~0.3 s per case.)
+        // Sealed segments' families are flushed here, off the write path; concurrently, so that a
+        // segment's memtable is switched as soon as it is sealed even while the previous one's
+        // flush still runs (`SegmentRoller` bounds how many are pending).
+        let sealer = DispatchQueue(label: "weir-bench.layout.sealer", attributes: .concurrent)
+        // Per writer: time spent in writes (segment id taken + db.write) that took ≥ 10 ms —
+        // RocksDB's delays and stops, the stalling budget's waits (which RocksDB 7.8 counts in no
+        // statistic) and the segmented layout's back-pressure. (At 1 ms the neighbours' builds
+        // alone, preempting a writer on 2 cores, added ~0.3 s per case.)
         let waits = (0..<threadCount).map { _ in WriteWaits() }
 
         // Writes: as StorageCommand (thread t owns partitions t, t+threads, …; one WriteBatch
@@ -120,6 +123,7 @@ struct LayoutRun {
                 let p = mine[slot]
                 let batch = batches[i % batches.count]
                 let base = next[slot]
+                let started = DispatchTime.now().uptimeNanoseconds
                 let segment = segmented ? roller.begin() : 0
                 Self.fill(&key, segment: segment, partition: p, prefixBytes: prefixBytes, offset: base)
                 do {
@@ -131,7 +135,6 @@ struct LayoutRun {
                     let writeBatch = WriteBatch()
                     try writeBatch.putv(families[spec.family(partition: p, segment: segment, familyCount: familyCount)],
                                         key: key, parts: [header, body])
-                    let started = DispatchTime.now().uptimeNanoseconds
                     try db.write(writeBatch, sync: false)
                     let took = DispatchTime.now().uptimeNanoseconds - started
                     if took >= 10_000_000 { waitNanos += took }
@@ -142,6 +145,7 @@ struct LayoutRun {
                             sealer.async {
                                 roller.waitForWrites(of: sealed)
                                 do { try db.flush(families[Int(sealed) % familyCount]) } catch { failures.record(error) }
+                                roller.flushed(sealed)
                             }
                         }
                     }
@@ -160,7 +164,7 @@ struct LayoutRun {
         let writeSeconds = writeClock.seconds
         // The last roll's flush may still run: it belongs to the final flush below.
         let sealerClock = Stopwatch()
-        sealer.sync {}
+        sealer.sync(flags: .barrier) {}
         let sealerSeconds = sealerClock.seconds
         try failures.check()
         let atEndOfWrites = statistics(dbOptions)

@@ -16,24 +16,43 @@ import Foundation
 /// `waitForWrites(of:)` until its last straggler (a writer that took the id just before the roll)
 /// has landed, else that write would fall into the family's next memtable and make two files
 /// overlap.
+///
+/// Back-pressure is per segment: `begin` holds writers while `maxUnflushed` sealed segments still
+/// wait for their flush (`flushed(_:)`). Without it, writers that outrun the flush thread fill a
+/// family's memtable to its size limit (or the budget's flush trigger) and RocksDB switches it in
+/// the middle of a segment; the two halves overlap and compaction rewrites them (the first
+/// measurement, with no back-pressure: WA 1.45 at 300 MB, load 7.8).
 final class SegmentRoller: @unchecked Sendable {
     // @unchecked: every field is guarded by `condition`.
     private let condition = NSCondition()
     private var current: UInt32 = 0
     private var bytesInCurrent = 0
     private var inFlight: [UInt32: Int] = [:]
+    private var unflushed: Set<UInt32> = []
     let rollBytes: Int
+    let maxUnflushed: Int
 
-    init(rollBytes: Int) {
+    init(rollBytes: Int, maxUnflushed: Int = 2) {
         self.rollBytes = rollBytes
+        self.maxUnflushed = maxUnflushed
     }
 
-    /// Starts a write: the segment id its key must carry.
+    /// Starts a write: the segment id its key must carry. Waits while `maxUnflushed` sealed
+    /// segments are not flushed yet.
     func begin() -> UInt32 {
         condition.lock()
         defer { condition.unlock() }
+        while unflushed.count >= maxUnflushed { condition.wait() }
         inFlight[current, default: 0] += 1
         return current
+    }
+
+    /// The sealed `segment`'s family was flushed: writers held back for it may go on.
+    func flushed(_ segment: UInt32) {
+        condition.lock()
+        defer { condition.unlock() }
+        unflushed.remove(segment)
+        condition.broadcast()
     }
 
     /// Ends a write of `bytes` begun in `segment`. Returns the segment this write sealed, if it
@@ -54,6 +73,7 @@ final class SegmentRoller: @unchecked Sendable {
         let sealed = current
         current &+= 1
         bytesInCurrent = 0
+        unflushed.insert(sealed)
         return sealed
     }
 

@@ -5,9 +5,10 @@ import WeirStorage
 ///
 ///     per-partition          one column family per partition, key = 8-byte base offset (Weir today)
 ///     per-partition-tuned    the same with `LayoutKnobs.tunedPreset` for knobs not given
-///     per-partition-stall    per-partition with a stalling memtable budget (`LayoutKnobs.stallPreset`:
-///     per-partition-tuned-stall   a WriteBufferManager with allow_stall, max_total_wal_size =
-///                            max(4 × budget, 1 GiB)); -tuned-stall also takes the tuned preset
+///     per-partition-stall    per-partition with a stalling memtable budget (`LayoutKnobs.stallPreset`):
+///                            a WriteBufferManager with allow_stall, max_total_wal_size =
+///                            max(4 × budget, 1 GiB)
+///     per-partition-tuned-stall   the same over `LayoutKnobs.tunedPreset`
 ///     shared:K               partitions in K column families (p → p mod K),
 ///                            key = 4-byte partition id + 8-byte base offset
 ///     segmented              segment-major keys in 2 families (segment s → family s mod 2),

@@ -2,137 +2,8 @@ import ArgumentParser
 import Foundation
 import KafkaProtocol
 import NIOCore
+import Synchronization
 import WeirStorage
-
-/// Which storage layout a `weir-bench layout` case measures:
-///
-///     per-partition          one column family per partition, key = 8-byte base offset (Weir today)
-///     per-partition-tuned    the same with `LayoutKnobs.tunedPreset` for knobs not given
-///     shared:K               partitions in K column families (p → p mod K),
-///                            key = 4-byte partition id + 8-byte base offset
-///
-/// Any of them may end in ":level", ":universal" or ":fifo" (the log families' compaction style).
-struct LayoutSpec: Sendable, CustomStringConvertible {
-    enum Kind: Sendable, Equatable { case perPartition, shared(Int) }
-    var kind: Kind
-    var tuned: Bool
-    var style: RocksDBOptions.ExperimentCompactionStyle
-    var text: String
-
-    init(_ text: String) throws {
-        self.text = text
-        var parts = text.split(separator: ":").map(String.init)
-        style = .level
-        if let last = parts.last, let s = RocksDBOptions.ExperimentCompactionStyle(rawValue: last), parts.count > 1 {
-            style = s
-            parts.removeLast()
-        }
-        switch parts.first {
-        case "per-partition" where parts.count == 1: kind = .perPartition; tuned = false
-        case "per-partition-tuned" where parts.count == 1: kind = .perPartition; tuned = true
-        case "shared" where parts.count == 2:
-            guard let k = Int(parts[1]), k > 0 else { throw ValidationError("bad family count in '\(text)'") }
-            kind = .shared(k); tuned = false
-        default:
-            throw ValidationError("unknown layout '\(text)' (per-partition, per-partition-tuned, shared:K, with :level/:universal/:fifo)")
-        }
-    }
-
-    var description: String { text }
-
-    var keyPrefixBytes: Int { kind == .perPartition ? 0 : 4 }
-
-    func familyCount(partitions: Int) -> Int {
-        switch kind {
-        case .perPartition: partitions
-        case .shared(let k): min(k, partitions)
-        }
-    }
-}
-
-/// RocksDB knobs a case may override; nil = Weir's setting (or the tuned preset's).
-struct LayoutKnobs: Sendable {
-    var budgetBytes: Int?
-    /// Budget = clamp(partitions × this, Weir's budget, `budgetCapBytes`); the tuned preset's rule.
-    var budgetPerPartitionBytes: Int?
-    var budgetCapBytes: Int?
-    var maxTotalWALBytes: UInt64?
-    var backgroundJobs: Int32?
-    var subcompactions: UInt32?
-    var recycleLogFiles: Int?
-    var writeBufferBytes: Int?
-    var level0CompactionTrigger: Int32?
-    var targetFileSizeBytes: UInt64?
-    var maxBytesForLevelBase: UInt64?
-    var dynamicLevelBytes: Bool?
-    var universalSizeRatio: Int32?
-    var universalMaxSizeAmplificationPercent: Int32?
-    var universalMinMergeWidth: Int32?
-    var atomicFlush: Bool?
-    var prefixExtractor = false
-
-    /// `per-partition-tuned`: what `weir-bench layout` found best for one family per partition on
-    /// this machine (see bench/layout-results.md), applied to every knob not given explicitly.
-    static let tunedPreset: LayoutKnobs = {
-        var k = LayoutKnobs()
-        k.budgetPerPartitionBytes = 256 << 10
-        k.budgetCapBytes = 256 << 20
-        k.maxTotalWALBytes = 1 << 30
-        k.recycleLogFiles = 16
-        k.backgroundJobs = 8
-        return k
-    }()
-
-    func merged(over base: LayoutKnobs) -> LayoutKnobs {
-        var m = self
-        m.budgetBytes = budgetBytes ?? base.budgetBytes
-        m.budgetPerPartitionBytes = budgetPerPartitionBytes ?? base.budgetPerPartitionBytes
-        m.budgetCapBytes = budgetCapBytes ?? base.budgetCapBytes
-        m.maxTotalWALBytes = maxTotalWALBytes ?? base.maxTotalWALBytes
-        m.backgroundJobs = backgroundJobs ?? base.backgroundJobs
-        m.subcompactions = subcompactions ?? base.subcompactions
-        m.recycleLogFiles = recycleLogFiles ?? base.recycleLogFiles
-        m.writeBufferBytes = writeBufferBytes ?? base.writeBufferBytes
-        m.level0CompactionTrigger = level0CompactionTrigger ?? base.level0CompactionTrigger
-        m.targetFileSizeBytes = targetFileSizeBytes ?? base.targetFileSizeBytes
-        m.maxBytesForLevelBase = maxBytesForLevelBase ?? base.maxBytesForLevelBase
-        m.dynamicLevelBytes = dynamicLevelBytes ?? base.dynamicLevelBytes
-        m.universalSizeRatio = universalSizeRatio ?? base.universalSizeRatio
-        m.universalMaxSizeAmplificationPercent = universalMaxSizeAmplificationPercent ?? base.universalMaxSizeAmplificationPercent
-        m.universalMinMergeWidth = universalMinMergeWidth ?? base.universalMinMergeWidth
-        m.atomicFlush = atomicFlush ?? base.atomicFlush
-        m.prefixExtractor = prefixExtractor || base.prefixExtractor
-        return m
-    }
-
-    /// The memtable budget for `partitions` partitions over Weir's `base` budget.
-    func budget(partitions: Int, base: Int) -> Int {
-        if let budgetBytes { return budgetBytes }
-        guard let per = budgetPerPartitionBytes else { return base }
-        return min(max(base, partitions * per), budgetCapBytes ?? Int.max)
-    }
-
-    /// The knobs that differ from Weir's settings, as "name=value" (the case's label).
-    func label(budget: Int, baseBudget: Int, writeBuffer: Int, baseWriteBuffer: Int) -> String {
-        var parts: [String] = []
-        if budget != baseBudget { parts.append("budget=\(budget >> 20)MiB") }
-        if writeBuffer != baseWriteBuffer { parts.append("wbs=\(writeBuffer >> 10)KiB") }
-        if let maxTotalWALBytes { parts.append("wal=\(maxTotalWALBytes >> 20)MiB") }
-        if let backgroundJobs { parts.append("jobs=\(backgroundJobs)") }
-        if let subcompactions { parts.append("subcompactions=\(subcompactions)") }
-        if let recycleLogFiles { parts.append("recycle=\(recycleLogFiles)") }
-        if let level0CompactionTrigger { parts.append("l0trigger=\(level0CompactionTrigger)") }
-        if let targetFileSizeBytes { parts.append("target=\(targetFileSizeBytes >> 20)MiB") }
-        if let maxBytesForLevelBase { parts.append("l1=\(maxBytesForLevelBase >> 20)MiB") }
-        if let dynamicLevelBytes { parts.append("dynamic=\(dynamicLevelBytes)") }
-        if let universalSizeRatio { parts.append("u.ratio=\(universalSizeRatio)") }
-        if let universalMaxSizeAmplificationPercent { parts.append("u.sizeamp=\(universalMaxSizeAmplificationPercent)") }
-        if let universalMinMergeWidth { parts.append("u.minmerge=\(universalMinMergeWidth)") }
-        if let atomicFlush { parts.append("atomic_flush=\(atomicFlush)") }
-        if prefixExtractor { parts.append("prefix_extractor") }
-        return parts.joined(separator: " ")
-    }
-}
 
 /// One measured case: a fresh database in `directory`, the storage workload written into it in
 /// the case's layout, memtables flushed, compactions waited out, then every partition read back.
@@ -152,14 +23,31 @@ struct LayoutRun {
     func run() throws -> [String: Any] {
         let loadAtStart = Self.loadAverage()
         let cpuAtStart = ProcessSample.selfCPUSeconds
-        let knobs = spec.tuned ? knobs.merged(over: LayoutKnobs.tunedPreset) : knobs
+        var knobs = spec.tuned ? knobs.merged(over: LayoutKnobs.tunedPreset) : knobs
+        if spec.stallingBudget { knobs = knobs.merged(over: LayoutKnobs.stallPreset) }
         let familyCount = spec.familyCount(partitions: partitions)
         let budget = knobs.budget(partitions: partitions, base: storage.totalWriteBufferBytes)
+        // §7.1: with writers held at the budget, the WAL limit can sit far above it, so that it
+        // no longer forces every family pinning the oldest WAL file to flush at once.
+        if knobs.stallingBudget, knobs.maxTotalWALBytes == nil {
+            knobs.maxTotalWALBytes = max(4 * UInt64(budget), 1 << 30)
+        }
+        // Segmented: a segment is a quarter of the budget. While the sealed segment's memtable
+        // waits for its flush, the next one fills: two segments of mutable memtable must stay
+        // under the budget's flush trigger (7/8 of it) with room for arena slack, or RocksDB
+        // would flush a family mid-segment and two files would overlap.
+        let segmentBytes = spec.kind == .segmented ? (knobs.segmentBytes ?? budget / 4) : 0
         // A shared family holds many partitions' writes: give it its share of the budget (at
         // least Weir's per-partition size) so that K families use the same memory as Weir does.
-        let writeBuffer = knobs.writeBufferBytes
-            ?? (spec.kind == .perPartition ? storage.partitionWriteBufferBytes
-                : min(budget, max(storage.partitionWriteBufferBytes, budget / familyCount)))
+        // A segmented family's memtable is sized past a segment (2×) so that it is switched by
+        // the roll's flush, not by its own size.
+        let writeBuffer: Int = knobs.writeBufferBytes ?? {
+            switch spec.kind {
+            case .perPartition: storage.partitionWriteBufferBytes
+            case .shared: min(budget, max(storage.partitionWriteBufferBytes, budget / familyCount))
+            case .segmented: 2 * segmentBytes
+            }
+        }()
 
         var s = storage
         s.totalWriteBufferBytes = budget
@@ -169,6 +57,9 @@ struct LayoutRun {
         if let atomic = knobs.atomicFlush { s.atomicFlush = atomic }
         let cache = BlockCache(capacityBytes: s.blockCacheBytes)
         let dbOptions = RocksDBOptions.database(s, cache: cache)
+        if knobs.stallingBudget {
+            try LayoutWriteBufferManager.install(on: dbOptions, budgetBytes: budget, allowStall: true)
+        }
         if let n = knobs.subcompactions { dbOptions.experimentSetMaxSubcompactions(n) }
         if let n = knobs.recycleLogFiles { dbOptions.experimentSetRecycleLogFileNum(n) }
         let familyOptions = RocksDBOptions.partition(s, cache: cache)
@@ -187,7 +78,13 @@ struct LayoutRun {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let db = try RocksDB.open(path: directory, options: dbOptions, columnFamilies: [])
         defer { db.close() }
-        let names = (0..<familyCount).map { spec.kind == .perPartition ? "log/bench/\($0)" : "shared/\($0)" }
+        let names = (0..<familyCount).map { i in
+            switch spec.kind {
+            case .perPartition: "log/bench/\(i)"
+            case .shared: "shared/\(i)"
+            case .segmented: "segment/\(i)"
+            }
+        }
         let families = try db.createColumnFamilies(names, options: familyOptions)
 
         let batches = try StorageCommand.producedBatches(workload, count: 64)
@@ -197,6 +94,18 @@ struct LayoutRun {
         let prefixBytes = spec.keyPrefixBytes
         let endOffsets = (0..<partitions).map { _ in CountBox() }
         let failures = FailureBox()
+        let segmented = spec.kind == .segmented
+        let roller = SegmentRoller(rollBytes: max(1, segmentBytes))
+        let indexes = segmented ? (0..<partitions).map { _ in SegmentIndex() } : []
+        // Sealed segments' families are flushed here, off the write path; concurrently, so that a
+        // segment's memtable is switched as soon as it is sealed even while the previous one's
+        // flush still runs (`SegmentRoller` bounds how many are pending).
+        let sealer = DispatchQueue(label: "weir-bench.layout.sealer", attributes: .concurrent)
+        // Per writer: time spent in writes (segment id taken + db.write) that took ≥ 10 ms —
+        // RocksDB's delays and stops, the stalling budget's waits (which RocksDB 7.8 counts in no
+        // statistic) and the segmented layout's back-pressure. (At 1 ms the neighbours' builds
+        // alone, preempting a writer on 2 cores, added ~0.3 s per case.)
+        let waits = (0..<threadCount).map { _ in WriteWaits() }
 
         // Writes: as StorageCommand (thread t owns partitions t, t+threads, …; one WriteBatch
         // and one RocksDB write per produced batch; header re-stamped as PartitionLog.append).
@@ -205,6 +114,8 @@ struct LayoutRun {
             let mine = Array(stride(from: t, to: partitions, by: threadCount))
             var next = [Int64](repeating: 0, count: mine.count)
             var key = [UInt8](repeating: 0, count: prefixBytes + 8)
+            var waitNanos: UInt64 = 0
+            var maxNanos: UInt64 = 0
             var i = t
             var n = 0
             while i < total {
@@ -212,7 +123,9 @@ struct LayoutRun {
                 let p = mine[slot]
                 let batch = batches[i % batches.count]
                 let base = next[slot]
-                Self.fill(&key, partition: p, prefixBytes: prefixBytes, offset: base)
+                let started = DispatchTime.now().uptimeNanoseconds
+                let segment = segmented ? roller.begin() : 0
+                Self.fill(&key, segment: segment, partition: p, prefixBytes: prefixBytes, offset: base)
                 do {
                     let header = batch.stampedHeaderBytes(baseOffset: base, partitionLeaderEpoch: 0, logAppendTime: nil)
                     let size = batch.bytes.readableBytes
@@ -220,9 +133,24 @@ struct LayoutRun {
                                                           length: size - RecordBatchHeader.size)
                     else { throw BatchWalker.Malformed(description: "batch shorter than its header") }
                     let writeBatch = WriteBatch()
-                    try writeBatch.putv(families[p % familyCount], key: key, parts: [header, body])
+                    try writeBatch.putv(families[spec.family(partition: p, segment: segment, familyCount: familyCount)],
+                                        key: key, parts: [header, body])
                     try db.write(writeBatch, sync: false)
+                    let took = DispatchTime.now().uptimeNanoseconds - started
+                    if took >= 10_000_000 { waitNanos += took }
+                    maxNanos = max(maxNanos, took)
+                    if segmented {
+                        indexes[p].noteBatch(segment: segment, baseOffset: base)
+                        if let sealed = roller.end(segment: segment, bytes: size) {
+                            sealer.async {
+                                roller.waitForWrites(of: sealed)
+                                do { try db.flush(families[Int(sealed) % familyCount]) } catch { failures.record(error) }
+                                roller.flushed(sealed)
+                            }
+                        }
+                    }
                 } catch {
+                    if segmented { _ = roller.end(segment: segment, bytes: 0) }
                     failures.record(error)
                     return
                 }
@@ -231,8 +159,13 @@ struct LayoutRun {
                 n += 1
             }
             for (slot, p) in mine.enumerated() { endOffsets[p].set(records: Int(next[slot]), bytes: 0) }
+            waits[t].set(waitNanos: waitNanos, maxNanos: maxNanos)
         }
         let writeSeconds = writeClock.seconds
+        // The last roll's flush may still run: it belongs to the final flush below.
+        let sealerClock = Stopwatch()
+        sealer.sync(flags: .barrier) {}
+        let sealerSeconds = sealerClock.seconds
         try failures.check()
         let atEndOfWrites = statistics(dbOptions)
         let filesAtEndOfWrites = fileCounts(db, families)
@@ -247,7 +180,7 @@ struct LayoutRun {
             }
         }
         try failures.check()
-        let flushSeconds = flushClock.seconds
+        let flushSeconds = flushClock.seconds + sealerSeconds
         let afterFlush = statistics(dbOptions)
         let filesAfterFlush = fileCounts(db, families)
 
@@ -274,8 +207,12 @@ struct LayoutRun {
                 while offset < end {
                     buffer.clear()
                     do {
-                        try read(db, families[p % familyCount], partition: p, prefixBytes: prefixBytes,
-                                 from: offset, end: end, into: &buffer)
+                        if segmented {
+                            try readSegmented(db, families, index: indexes[p], partition: p, from: offset, into: &buffer)
+                        } else {
+                            try read(db, families[p % familyCount], partition: p, prefixBytes: prefixBytes,
+                                     from: offset, end: end, into: &buffer)
+                        }
                         try walker.walk(buffer)
                     } catch {
                         failures.record(error)
@@ -299,6 +236,7 @@ struct LayoutRun {
             throw ValidationError("\(spec) × \(partitions): read back \(recordsRead) records, wrote \(recordsWritten)")
         }
         let payload = recordsWritten * workload.recordBytes
+        let indexEntries = indexes.reduce(0) { $0 + $1.entries.count }
         let process = ProcessSample.of(getpid())
         let appended = UInt64(wireBytes)
         let baseBudget = storage.totalWriteBufferBytes
@@ -343,6 +281,12 @@ struct LayoutRun {
             "peak_rss_MiB": (process?.peakRSSBytes ?? 0) >> 20,
             "cpu_seconds": Report.round2(ProcessSample.selfCPUSeconds - cpuAtStart),
             "loadavg_at_start": loadAtStart,
+            "write_wait_ms": Int(waits.reduce(0) { $0 + $1.waitNanos } / 1_000_000),
+            "max_write_ms": Report.round2(Double(waits.map(\.maxNanos).max() ?? 0) / 1e6),
+            "segment_bytes": segmentBytes,
+            "segments": segmented ? roller.segmentCount : 0,
+            "segment_index_entries": indexEntries,
+            "segment_index_bytes": indexEntries * SegmentIndex.bytesPerEntry,
         ]
     }
 
@@ -381,7 +325,7 @@ struct LayoutRun {
 
     /// The last offset of the stored batch (key's base offset + the value's lastOffsetDelta), as
     /// `StoredBatch` checks it.
-    private static func lastOffset(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, prefixBytes: Int) throws -> Int64 {
+    static func lastOffset(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, prefixBytes: Int) throws -> Int64 {
         guard key.count == prefixBytes + 8, value.count >= RecordBatchHeader.size else {
             throw BatchWalker.Malformed(description: "stored batch: key \(key.count) bytes, value \(value.count) bytes")
         }
@@ -392,11 +336,15 @@ struct LayoutRun {
         return base + Int64(delta)
     }
 
-    private static func fill(_ key: inout [UInt8], partition: Int, prefixBytes: Int, offset: Int64) {
-        if prefixBytes == 4 {
-            let p = UInt32(partition)
-            key[0] = UInt8(p >> 24); key[1] = UInt8((p >> 16) & 0xFF); key[2] = UInt8((p >> 8) & 0xFF); key[3] = UInt8(p & 0xFF)
+    /// The key of `partition`'s batch at `offset`: [segment (segmented only)] [partition (shared
+    /// and segmented)] base offset, each big-endian.
+    static func fill(_ key: inout [UInt8], segment: UInt32 = 0, partition: Int, prefixBytes: Int, offset: Int64) {
+        func put32(_ v: UInt32, at i: Int) {
+            key[i] = UInt8(v >> 24); key[i + 1] = UInt8((v >> 16) & 0xFF)
+            key[i + 2] = UInt8((v >> 8) & 0xFF); key[i + 3] = UInt8(v & 0xFF)
         }
+        if prefixBytes == 8 { put32(segment, at: 0) }
+        if prefixBytes >= 4 { put32(UInt32(partition), at: prefixBytes - 4) }
         let o = UInt64(bitPattern: offset)
         for i in 0..<8 { key[prefixBytes + i] = UInt8((o >> (56 - 8 * UInt64(i))) & 0xFF) }
     }
@@ -450,5 +398,17 @@ struct LayoutRun {
         guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
               let first = text.split(separator: " ").first, let value = Double(first) else { return 0 }
         return value
+    }
+}
+
+/// One writer's time blocked in `RocksDB.write`, for the `write_wait_ms` / `max_write_ms` fields.
+private final class WriteWaits: Sendable {
+    private let totals = Mutex<(wait: UInt64, max: UInt64)>((0, 0))
+
+    var waitNanos: UInt64 { totals.withLock { $0.wait } }
+    var maxNanos: UInt64 { totals.withLock { $0.max } }
+
+    func set(waitNanos: UInt64, maxNanos: UInt64) {
+        totals.withLock { $0 = (waitNanos, maxNanos) }
     }
 }

@@ -5,8 +5,8 @@ import WeirStorage
 /// Storage layout experiment: the `storage` part's workload (same batches, 2 writer threads, one
 /// RocksDB write per batch, then every partition read back in offset order 1 MiB at a time)
 /// written straight into RocksDB in several layouts — one column family per partition (Weir's,
-/// plus a tuned variant), or partitions sharing K families under a 4-byte partition-id key
-/// prefix — to compare throughput, flushes, compactions, write amplification, stalls, SST files
+/// plus tuned and stalling-budget variants), partitions sharing K families under a 4-byte
+/// partition-id key prefix, or segment-major keys (segment ‖ partition ‖ offset) — to compare throughput, flushes, compactions, write amplification, stalls, SST files
 /// and peak RSS side by side.
 ///
 /// Every case runs in its own child process (so that VmHWM is the case's own peak) with a fresh
@@ -17,9 +17,12 @@ struct LayoutCommand: ParsableCommand {
         commandName: "layout",
         abstract: "Storage layout experiment: per-partition vs shared column families, straight on RocksDB.",
         discussion: """
-            Layouts: per-partition, per-partition-tuned, shared:K; each may end in :level, \
+            Layouts: per-partition, per-partition-tuned, per-partition-stall, \
+            per-partition-tuned-stall, shared:K, segmented; each may end in :level, \
             :universal or :fifo (compaction style of the log families). Knob options apply to \
-            every case of the run (per-partition-tuned fills the knobs not given from its preset).
+            every case of the run (per-partition-tuned fills the knobs not given from its preset; \
+            the -stall ones add a WriteBufferManager with allow_stall and, unless \
+            --max-total-wal is given, max_total_wal_size = max(4 × budget, 1 GiB)).
             Example: weir-bench layout --layout per-partition --layout shared:8:universal \
             --partitions 6 --partitions 1000 --bytes 300000000 --record-bytes 1024
             """)
@@ -72,6 +75,8 @@ struct LayoutCommand: ParsableCommand {
     @Option(help: "Universal compaction max_size_amplification_percent.") var universalSizeAmp: Int32?
     @Option(help: "Universal compaction min_merge_width.") var universalMinMerge: Int32?
     @Flag(help: "Shared layouts: a 4-byte fixed prefix extractor.") var prefixExtractor = false
+    @Flag(help: "Every case: a WriteBufferManager of the budget with allow_stall.") var stallingBudget = false
+    @Option(help: "Segmented layout: stored bytes per segment (default: budget ÷ 4).") var segmentBytes: Int?
 
     // One case (what the parent passes to each child).
     @Option(help: .hidden) var caseLayout: String?
@@ -96,6 +101,8 @@ struct LayoutCommand: ParsableCommand {
         k.universalMinMergeWidth = universalMinMerge
         k.atomicFlush = broker.atomicFlush
         k.prefixExtractor = prefixExtractor
+        k.stallingBudget = stallingBudget
+        k.segmentBytes = segmentBytes
         return k
     }
 

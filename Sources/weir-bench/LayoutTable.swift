@@ -7,8 +7,9 @@ enum LayoutTable {
         ("write MB/s", "write_MB_per_s"), ("to-settled MB/s", "write_to_settled_MB_per_s"),
         ("read MB/s", "read_MB_per_s"), ("flushes", "flushes"), ("compactions", "compactions"),
         ("compaction MB", "compaction_write_MB"), ("WA end", "write_amplification_at_end_of_writes"),
-        ("WA settled", "write_amplification"), ("stall ms", "stall_ms"), ("settle s", "settle_seconds"),
-        ("SST files", "sst_files"), ("peak RSS MiB", "peak_rss_MiB"), ("load", "loadavg_at_start"),
+        ("WA settled", "write_amplification"), ("stall ms", "stall_ms"), ("write waits ms", "write_wait_ms"),
+        ("settle s", "settle_seconds"), ("SST files", "sst_files"), ("peak RSS MiB", "peak_rss_MiB"),
+        ("CPU s", "cpu_seconds"), ("load", "loadavg_at_start"),
     ]
 
     static func render(_ rows: [[String: Any]]) -> String {

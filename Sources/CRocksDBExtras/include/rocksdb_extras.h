@@ -1,4 +1,5 @@
-// Batch column-family calls missing from RocksDB's C API (<rocksdb/c.h>, RocksDB 7.8).
+// Calls missing from RocksDB's C API (<rocksdb/c.h>, RocksDB 7.8): batch column-family
+// create/drop, pausing background work, a stalling write buffer manager.
 //
 // Creating or dropping a column family rewrites and re-verifies RocksDB's OPTIONS file, which
 // lists every column family; doing that once per partition makes creating an N-partition topic
@@ -9,6 +10,8 @@
 // so that Swift sees each C API function in one module only (CRocksDB).
 #ifndef WEIR_ROCKSDB_EXTRAS_H
 #define WEIR_ROCKSDB_EXTRAS_H
+
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +41,15 @@ void weir_rocksdb_drop_column_families(rocksdb_t* db, rocksdb_column_family_hand
 /// Stops and resumes RocksDB's flushes and compactions (waiting for running ones to finish).
 void weir_rocksdb_pause_background_work(rocksdb_t* db, char** errptr);
 void weir_rocksdb_continue_background_work(rocksdb_t* db, char** errptr);
+
+/// Gives the database options (before `rocksdb_open`) a WriteBufferManager of `budget_bytes`
+/// for all memtables of all column families, replacing `db_write_buffer_size`'s. With
+/// `allow_stall` non-zero, writes wait (or fail with `Incomplete` under no_slowdown) while the
+/// memtables together exceed the budget, until flushes bring them under it; without, the budget
+/// only triggers flushes and memtables can outgrow it. Every database opened with these options
+/// (or a copy) shares the one manager and its budget.
+void weir_rocksdb_set_write_buffer_manager(rocksdb_options_t* options, size_t budget_bytes,
+                                           unsigned char allow_stall);
 
 #ifdef __cplusplus
 }

@@ -29,7 +29,7 @@ struct FetchHandler: ApiHandler {
     var authorizer: Authorizer = .allowAll
     var versions: ClosedRange<Int16> { 0...12 }
 
-    struct Got: Sendable {
+    private struct Got: Sendable {
         var error: ErrorCode = .none
         var highWatermark: Int64 = -1
         var lastStableOffset: Int64 = -1
@@ -72,7 +72,7 @@ struct FetchHandler: ApiHandler {
         // Long poll: re-read whenever one of the partitions gets an append, until min.bytes
         // are there, an error is, or max.wait.ms has passed.
         let denied = Set(wanted.map(\.topicPartition.topic).filter { !authorizer.authorize(context, .read, .topic, $0) })
-        var got = try await readSpread(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly, denied: denied)
+        var got = try await read(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly, denied: denied)
         while !wanted.isEmpty, !got.contains(where: { $0.error != .none }),
               got.reduce(0, { $0 + ($1.records?.readableBytes ?? 0) }) < minBytes {
             let remaining = ContinuousClock.now.duration(to: deadline).milliseconds
@@ -89,7 +89,7 @@ struct FetchHandler: ApiHandler {
             }
             // The connection closed (its task was cancelled): nobody will read an answer.
             try Task.checkCancellation()
-            got = try await readSpread(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly, denied: denied)
+            got = try await read(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly, denied: denied)
         }
 
         for (w, g) in zip(wanted, got) {
@@ -127,8 +127,8 @@ struct FetchHandler: ApiHandler {
     /// One pass over all partitions on the I/O pool. The response-level `max.bytes` is shared
     /// in request order; the first batch found is always returned so that a batch larger than
     /// the limits can still be consumed (KIP-74). `magic`: down-convert to that message format.
-    func read(_ wanted: [FetchSessionCache.CachedPartition], maxBytes: Int, magic: Int8?,
-              committedOnly: Bool, denied: Set<String>) async throws -> [Got] {
+    private func read(_ wanted: [FetchSessionCache.CachedPartition], maxBytes: Int, magic: Int8?,
+                      committedOnly: Bool, denied: Set<String>) async throws -> [Got] {
         let store = self.store
         let topics = self.topics
         return try await io.run {

@@ -4,10 +4,9 @@ import Testing
 import WeirBroker
 import WeirClient
 
-/// A fetch of several partitions, read on several I/O threads at once, answers exactly what a
-/// sequential read answers: partition limits, the response's budget in request order, and one
-/// oversized batch for the first partition with records only (KIP-74).
-@Suite struct FetchSpreadRoundTripTests {
+/// A fetch of several partitions keeps Kafka's limits: each partition's, the response's budget
+/// shared in request order, and one oversized batch for the first partition with records only (KIP-74).
+@Suite struct FetchLimitsRoundTripTests {
     @Test func limitsAndTheFirstOversizedBatchAreKeptAcrossPartitions() async throws {
         try await TestBroker.with { b in
             let client = try KafkaClient(servers: b.bootstrap)

@@ -27,6 +27,8 @@ struct FetchHandler: ApiHandler {
     var traffic = TrafficCounters()
     /// Read on each topic (TOPIC_AUTHORIZATION_FAILED otherwise).
     var authorizer: Authorizer = .allowAll
+    /// Records buffers, reused once their response is written.
+    let buffers = FetchBufferPool()
     var versions: ClosedRange<Int16> { 0...12 }
 
     private struct Got: Sendable {
@@ -131,6 +133,7 @@ struct FetchHandler: ApiHandler {
                       committedOnly: Bool, denied: Set<String>) async throws -> [Got] {
         let store = self.store
         let topics = self.topics
+        let buffers = self.buffers
         return try await io.run {
             var budget = maxBytes
             var gotAny = false
@@ -169,7 +172,8 @@ struct FetchHandler: ApiHandler {
                     } else {
                         // Sized once up front (up to 1 MiB, librdkafka's default partition limit) so that the
                         // copy out of RocksDB does not also pay for the buffer doubling as it grows.
-                        var buffer = ByteBufferAllocator().buffer(capacity: min(max(limit, 16 << 10), 1 << 20))
+                        var buffer = buffers.take(capacity: min(max(limit, 16 << 10), 1 << 20))
+                        defer { buffers.give(buffer) }
                         let n = try log.read(from: w.fetchOffset, maxBytes: limit, minOneBatch: !gotAny,
                                              committedOnly: committedOnly, into: &buffer)
                         if n > 0 && committedOnly {

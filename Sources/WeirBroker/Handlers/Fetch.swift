@@ -29,6 +29,8 @@ struct FetchHandler: ApiHandler {
     var authorizer: Authorizer = .allowAll
     /// In a cluster, only the partition's leader answers (NOT_LEADER_OR_FOLLOWER elsewhere).
     var cluster: (any ClusterView)? = nil
+    /// Records buffers, reused once their response is written.
+    let buffers = FetchBufferPool()
     var versions: ClosedRange<Int16> { 0...12 }
 
     private struct Got: Sendable {
@@ -144,6 +146,7 @@ struct FetchHandler: ApiHandler {
         let store = self.store
         let topics = self.topics
         let cluster = self.cluster
+        let buffers = self.buffers
         return try await io.run {
             var budget = maxBytes
             var gotAny = false
@@ -188,7 +191,8 @@ struct FetchHandler: ApiHandler {
                     } else {
                         // Sized once up front (up to 1 MiB, librdkafka's default partition limit) so that the
                         // copy out of RocksDB does not also pay for the buffer doubling as it grows.
-                        var buffer = ByteBufferAllocator().buffer(capacity: min(max(limit, 16 << 10), 1 << 20))
+                        var buffer = buffers.take(capacity: min(max(limit, 16 << 10), 1 << 20))
+                        defer { buffers.give(buffer) }
                         let n = try log.read(from: w.fetchOffset, maxBytes: limit, minOneBatch: !gotAny,
                                              committedOnly: committedOnly, toLogEnd: toLogEnd, into: &buffer)
                         if n > 0 && committedOnly {

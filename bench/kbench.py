@@ -4,14 +4,16 @@
 Weir's copy of ../shared/bench/kbench.py, extended for `make bench` (bench/run.py): with
 --broker-pid it reports, for every scenario, the broker's CPU seconds, CPU seconds per MB and
 peak RSS over that scenario (from /proc; the peak is reset per scenario through
-/proc/PID/clear_refs), and the client's own CPU seconds (librdkafka threads included).
+/proc/PID/clear_refs), and the client's own CPU seconds (librdkafka threads included);
+--broker-pid P1,P2,P3 (a cluster) sums the brokers' CPU and reports the largest peak RSS.
+--replication-factor creates the topics with that many replicas (the cluster part).
 The consumer polls with a 50 ms timeout instead of 500 ms, and sets librdkafka's
 fetch.queue.backoff.ms (--fetch-queue-backoff-ms, default 10 here, librdkafka's is 1000): see
 consume(). Everything else is unchanged, and Weir and the peer are measured by this same code.
 
 Works against any Kafka-protocol broker (Weir, Tansu, Apache Kafka, Redpanda, ...).
 For every producer scenario it creates a fresh topic <topic>-<tag> (AdminClient,
---partitions, RF 1), produces N records, then reads them all back from the beginning
+--partitions, --replication-factor, default 1), produces N records, then reads them all back from the beginning
 with a consumer (assign() at OFFSET_BEGINNING, no group join) and checks the count.
 Then a fixed-rate produce-latency scenario.  One JSON object per scenario on stdout,
 then a one-line summary ("SUMMARY ...").  Every step is bounded by timeouts; the whole
@@ -39,44 +41,49 @@ def emit(obj):
 
 
 class ProcWatch:
-    """CPU seconds and peak RSS of a process (the broker) and of this client over one scenario."""
+    """CPU seconds and peak RSS of the broker (or brokers: their CPU summed, the largest peak
+    RSS, as a cluster's cost is all of its brokers' work) and of this client over one scenario."""
 
-    def __init__(self, pid):
-        self.pid = pid
+    def __init__(self, pids):
+        self.pids = pids or []
         self.tick = os.sysconf("SC_CLK_TCK")
 
     def _cpu(self):
-        try:
-            with open(f"/proc/{self.pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / self.tick
-        except (OSError, IndexError, ValueError):
-            return None
+        total = 0.0
+        for pid in self.pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / self.tick
+            except (OSError, IndexError, ValueError):
+                return None
+        return total
 
     def _status_kb(self, key):
-        try:
-            with open(f"/proc/{self.pid}/status") as f:
-                for line in f:
-                    if line.startswith(key):
-                        return int(line.split()[1])
-        except (OSError, ValueError):
-            pass
-        return None
+        vals = []
+        for pid in self.pids:
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    vals += [int(line.split()[1]) for line in f if line.startswith(key)]
+            except (OSError, ValueError):
+                pass
+        return max(vals) if vals else None
 
     def start(self):
         self.client0 = time.process_time()
-        if self.pid:
-            try:  # "5": reset the peak RSS (VmHWM) to the current RSS (Linux >= 4.0)
-                with open(f"/proc/{self.pid}/clear_refs", "w") as f:
-                    f.write("5")
-            except OSError:
-                pass
+        if self.pids:
+            for pid in self.pids:
+                try:  # "5": reset the peak RSS (VmHWM) to the current RSS (Linux >= 4.0)
+                    with open(f"/proc/{pid}/clear_refs", "w") as f:
+                        f.write("5")
+                except OSError:
+                    pass
             self.cpu0 = self._cpu()
         return self
 
     def stop(self, payload_bytes=0):
         out = {"client_cpu_s": round(time.process_time() - self.client0, 2)}
-        if self.pid and self.cpu0 is not None:
+        if self.pids and self.cpu0 is not None:
             cpu = self._cpu()
             hwm, rss = self._status_kb("VmHWM:"), self._status_kb("VmRSS:")
             if cpu is not None:
@@ -114,23 +121,25 @@ class Bench:
 
     # ---------------------------------------------------------------- topics
     def create_topic(self, name):
-        fs = self.admin.create_topics([NewTopic(name, self.a.partitions, 1)], operation_timeout=30, request_timeout=30)
+        rf = self.a.replication_factor
+        fs = self.admin.create_topics([NewTopic(name, self.a.partitions, rf)], operation_timeout=30, request_timeout=30)
         try:
             fs[name].result(timeout=40)
         except KafkaException as e:
             if e.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
             log(f"topic {name} already exists (reusing; counts may be off)")
-        # wait until metadata shows all partitions with a leader
+        # wait until metadata shows all partitions with a leader and (replicated) a full ISR, so
+        # that acks=all is measured against every replica from the first record
         deadline = time.time() + 30
         while time.time() < deadline:
             md = self.admin.list_topics(topic=name, timeout=10)
             tm = md.topics.get(name)
             if tm and not tm.error and len(tm.partitions) == self.a.partitions and all(
-                    p.leader >= 0 for p in tm.partitions.values()):
+                    p.leader >= 0 and len(p.isrs) >= rf for p in tm.partitions.values()):
                 return
             time.sleep(0.2)
-        raise RuntimeError(f"topic {name}: partitions/leaders not visible in metadata within 30 s")
+        raise RuntimeError(f"topic {name}: partitions/leaders/ISR not visible in metadata within 30 s")
 
     def delete_topic(self, name):
         if self.a.keep_topics:
@@ -326,7 +335,8 @@ class Bench:
                         continue
                     name = f"{a.topic}-{tag}-{size}b-acks{acks}-{comp}"
                     scen = f"produce n={n} size={size} acks={acks} compression={comp}"
-                    res = {"scenario": "produce", "topic": name, "partitions": a.partitions, "acks": acks,
+                    res = {"scenario": "produce", "topic": name, "partitions": a.partitions,
+                           "replication_factor": a.replication_factor, "acks": acks,
                            "compression": comp, "linger_ms": a.linger_ms, "batch_size": a.batch_size}
                     try:
                         self.create_topic(name)
@@ -357,7 +367,8 @@ class Bench:
                         self.delete_topic(name)
         if a.only in (None, "latency"):
             name = f"{a.topic}-{tag}-latency"
-            res = {"scenario": "latency", "topic": name, "partitions": a.partitions, "acks": "all", "linger_ms": 0}
+            res = {"scenario": "latency", "topic": name, "partitions": a.partitions,
+                   "replication_factor": a.replication_factor, "acks": "all", "linger_ms": 0}
             try:
                 self.create_topic(name)
                 log(f"latency {a.lat_rate}/s x {a.lat_seconds}s")
@@ -404,6 +415,7 @@ def main():
     ap.add_argument("--bootstrap", "-b", required=True)
     ap.add_argument("--topic", "-t", default="kbench", help="topic name prefix (one topic per scenario)")
     ap.add_argument("--partitions", "-p", type=int, default=1)
+    ap.add_argument("--replication-factor", type=int, default=1, help="replicas of each topic kbench creates")
     ap.add_argument("--sizes", type=parse_sizes, default=parse_sizes("1000000x100,300000x1024"),
                     help="comma list of NxBYTES (default 1000000x100,300000x1024)")
     ap.add_argument("--acks", type=lambda s: s.split(","), default=["1", "all"])
@@ -427,8 +439,9 @@ def main():
                     help="produce only, no read-back (with --keep-topics: topics for another consumer)")
     ap.add_argument("--fetch-queue-backoff-ms", type=int, default=10,
                     help="consumer fetch.queue.backoff.ms (librdkafka's default is 1000)")
-    ap.add_argument("--broker-pid", type=int, default=None,
-                    help="report this process's CPU seconds and peak RSS per scenario (/proc)")
+    ap.add_argument("--broker-pid", type=lambda s: [int(p) for p in s.split(",") if p], default=[],
+                    help="report this process's CPU seconds and peak RSS per scenario (/proc); "
+                         "a comma list (a cluster's brokers): CPU summed, the largest peak RSS")
     ap.add_argument("--run-id", default=uuid.uuid4().hex[:6], help="suffix making topic names unique per run")
     a = ap.parse_args()
     if a.quick:
@@ -449,6 +462,7 @@ def main():
         print(f"SUMMARY FAIL cannot reach {a.bootstrap}: {e}", flush=True)
         return 2
     emit({"scenario": "meta", "bootstrap": a.bootstrap, "partitions": a.partitions,
+          "replication_factor": a.replication_factor, "brokers": len(md.brokers),
           "client": f"confluent-kafka {__import__('confluent_kafka').version()[0]} / librdkafka "
                     f"{__import__('confluent_kafka').libversion()[0]}",
           "cpus": os.cpu_count(), "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -183,6 +183,7 @@ def build_rows(res):
     rows += _downconvert_rows(res.get("downconvert") or [])
     rows += _txn_rows(res.get("txn") or [])
     rows += _security_rows(res.get("security") or [])
+    rows += _cluster_rows(res.get("cluster") or {}, weir)
     # A section without a single figure (its part was not run) is left out of the table.
     seen = {r.section for r in rows if r.weir is not None or r.peer is not None}
     return [r for r in rows if r.section in seen]
@@ -347,6 +348,59 @@ def _security_rows(runs):
                                 limit=_get(by.get(base), "MB_per_s") if base else None,
                                 note=(f"limit = {base.upper() if base == 'plaintext' else 'SASL_PLAINTEXT without authorizer'}; "
                                       if base else "") + _cpu_note(r)))
+    return rows
+
+
+def _ms_per_mb(r):
+    v = _get(r, "broker_cpu_s_per_MB")
+    return "-" if v is None else f"{v * 1000:.1f} ms"
+
+
+def _cluster_rows(cluster, single):
+    """Part 14: RF 3 beside RF 1 on the same three brokers (the target: ≥ 0.5 × RF 1 end to end),
+    and RF 1 on the cluster beside part 4's single broker without etcd (RF 1 did not slow down)."""
+    rf3, rf1 = cluster.get("rf3") or [], cluster.get("rf1") or []
+    if not (rf3 or rf1):
+        return []
+    sec, rows = "14 cluster (3 brokers, etcd)", []
+    one = "limit = part 4's single broker, same run" if single else "part e2e not run: no single-broker figure"
+    for size in (100, 1024):
+        match = dict(scenario="produce", record_bytes=size, acks="all", compression="none")
+        r3, r1, s1 = _find(rf3, **match), _find(rf1, **match), _find(single, **match)
+        rows.append(Row(sec, f"produce {size} B none acks=all, RF 3", "MB/s", _get(r3, "MB_per_s"),
+                        limit=_get(r1, "MB_per_s"), target="≥ 0.5 × RF 1", check=lambda row: row.vs_limit >= 0.5,
+                        note="limit = RF 1, same cluster; the brokers' CPU per MB " + _ms_per_mb(r3)
+                        + f" (RF 1: {_ms_per_mb(r1)})"))
+        rows.append(Row(sec, f"produce {size} B none acks=all, RF 1 on the cluster", "MB/s", _get(r1, "MB_per_s"),
+                        limit=_get(s1, "MB_per_s"), note=one))
+        how = dict(scenario="consume", record_bytes=size, produced_with="acks=all,compression=none")
+        c3, c1 = _find(rf3, **how), _find(rf1, **how)
+        rows.append(Row(sec, f"consume {size} B none, RF 3 topic (from the first record)", "MB/s",
+                        _get(c3, "MB_per_s_after_first"), limit=_get(c1, "MB_per_s_after_first"),
+                        note=("COUNT MISMATCH; " if c3 and not c3.get("ok") else "") + "limit = the RF 1 topic"))
+    ls = _find(single, scenario="latency") or {}
+
+    def lat(r):
+        m = r.get("latency_ms") or {}
+        return (f"p50 {m.get('p50')}, p99.9 {m.get('p99_9')}, max {m.get('max')} ms; sent {r.get('achieved_send_rate')}"
+                f" rec/s" + ("" if r.get("ok") else "; NOT ALL ACKED (client timeout)")) if m else ""
+    for rate in sorted({r.get("target_rate") for r in rf3 + rf1 if r.get("scenario") == "latency"} - {None}, reverse=True):
+        l3 = _find(rf3, scenario="latency", target_rate=rate) or {}
+        l1 = _find(rf1, scenario="latency", target_rate=rate) or {}
+        rows.append(Row(sec, f"produce latency p99 at {rate:,} rec/s, linger 0, acks=all, RF 3", "ms",
+                        (l3.get("latency_ms") or {}).get("p99"), limit=(l1.get("latency_ms") or {}).get("p99"),
+                        note="limit = RF 1, same cluster (W/limit: how many times slower); " + lat(l3)))
+        s1 = ls if ls.get("target_rate") == rate else {}
+        rows.append(Row(sec, f"produce latency p99 at {rate:,} rec/s, RF 1 on the cluster", "ms",
+                        (l1.get("latency_ms") or {}).get("p99"), limit=(s1.get("latency_ms") or {}).get("p99"),
+                        note=("limit = part 4's single broker, same run; " if s1 else
+                              "no single-broker figure at this rate (part latency); ") + lat(l1)))
+    logs, at_stop = cluster.get("logs") or {}, cluster.get("logs_at_stop") or {}
+    loud = sum(v.get("count", 0) for v in logs.values())
+    rows.append(Row(sec, "broker log lines at warning or above, during the run", "count", loud if logs else None,
+                    note="per broker: " + ", ".join(f"{n}: {v.get('count')}" for n, v in logs.items())
+                         + f"; {sum(v.get('count', 0) for v in at_stop.values())} more while stopping; etcd CPU "
+                         f"{cluster.get('etcd_cpu_s')} s over the part; settled {cluster.get('settle_s')} s after start"))
     return rows
 
 

@@ -25,9 +25,12 @@
                     PLAINTEXT, SSL (TLS 1.3, PEM certificates made with openssl) and SASL_PLAINTEXT
                     (PLAIN) on one broker, then SASL_PLAINTEXT on a broker with the ACL authorizer
                     on (the client not a super user: every request goes through the cached check)
+ 14 cluster         bench/cluster_bench.py: etcd and three brokers; kbench acks=all (100 B, 1 KiB,
+                    then the fixed-rate latency scenario) into a replication factor 3 topic beside
+                    an RF 1 topic on the same cluster, and RF 1 beside part 4's single broker
 
 Parts (--parts, `make bench BENCH_PARTS=a,b`): storage network alone e2e latency peer scale idle
-stall kcat rebalance downconvert txn security. `e2e` and `peer` are kbench's produce/consume scenarios against Weir and
+stall kcat rebalance downconvert txn security cluster. `e2e` and `peer` are kbench's produce/consume scenarios against Weir and
 against the peer; `latency` is kbench's fixed-rate latency scenario, against Weir and the peer.
 
 Prints one table (bench/report.py) and writes it as JSON to bench/results/latest.json.
@@ -68,7 +71,7 @@ MODES = {
                   rebalance_consumers=[2, 8, 32], rebalance_churn=0, rebalance_timeout=60),
 }
 PARTS = ["storage", "network", "alone", "e2e", "latency", "peer", "scale", "idle", "stall", "kcat", "rebalance",
-         "downconvert", "txn", "security"]
+         "downconvert", "txn", "security", "cluster"]
 IDLE_PARTITIONS = 1000      # per topic of the idle part (× idle_topics)
 WIDE_PARTITIONS = 1000      # the storage run and the stall flood
 
@@ -81,7 +84,8 @@ def best_of(runs):
     """One row per kbench scenario: the round with the highest MB/s (produce, consume) or the
     lowest p99 (latency) among the rounds that were ok; `rounds` says how many there were."""
     def key(r):
-        return json.dumps([r.get(k) for k in ("scenario", "record_bytes", "acks", "compression", "produced_with")])
+        return json.dumps([r.get(k) for k in ("scenario", "record_bytes", "acks", "compression", "produced_with",
+                                              "target_rate")])
 
     def score(r):
         if r.get("scenario") == "latency":
@@ -116,7 +120,7 @@ class Bench:
         self.config = os.path.join(ROOT, "config/server.properties")
         self.res = {"storage": [], "network": [], "replay": [], "fetch": [], "weir": [], "peer": [], "scale": [],
                     "prefill": None, "idle": {}, "stall": {}, "kcat": [], "rebalance": [], "downconvert": [], "txn": [],
-                    "security": []}
+                    "security": [], "cluster": {}}
         self.problems = []
         self.timings = {}
 
@@ -633,6 +637,11 @@ class Bench:
             finally:
                 self.stop_weir(proc, data)
 
+    def cluster(self):
+        """Part 14: bench/cluster_bench.py (RF 3 beside RF 1 on three brokers and an etcd)."""
+        import cluster_bench
+        cluster_bench.run(self, best_of)
+
     # ------------------------------------------------------------------ run
     def run(self):
         for name, members, fn in (("storage+alone", ("storage", "alone"), self.limits_and_alone),
@@ -645,7 +654,8 @@ class Bench:
                                   ("rebalance", ("rebalance",), self.rebalance),
                                   ("downconvert", ("downconvert",), self.downconvert),
                                   ("txn", ("txn",), self.txn),
-                                  ("security", ("security",), self.security)):
+                                  ("security", ("security",), self.security),
+                                  ("cluster", ("cluster",), self.cluster)):
             if any(m in self.a.parts for m in members):
                 self.part(name, fn)
         rows = report.build_rows(self.res)
@@ -684,7 +694,9 @@ def main():
     if unknown:
         ap.error(f"unknown part{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
                  f"the parts are: {', '.join(PARTS)}")
-    for binary in ("weir", "weir-bench"):
+    # weir-bench only for the parts that run it (a cold build of it is minutes on 2 cores).
+    needs_wb = any(p in a.parts for p in ("storage", "network", "alone", "scale", "stall", "downconvert"))
+    for binary in ("weir", "weir-bench") if needs_wb else ("weir",):
         if not os.access(os.path.join(ROOT, ".build/release", binary), os.X_OK):
             ap.error(f".build/release/{binary} is missing: swift build -c release --product {binary}")
 

@@ -300,3 +300,21 @@ def test_a_leader_cut_off_from_etcd_stops_leading_and_acks_all_loses_nothing(tmp
         raise
     finally:
         cluster.stop()
+
+
+def test_controlled_shutdown_moves_leadership_at_once(cluster):
+    """SIGTERM: the broker revokes its lease before its listeners close, so the controller
+    moves its leaderships without waiting for the session timeout."""
+    create(cluster.bootstrap, "graceful", 1, 3)
+    leader = metadata(cluster.bootstrap).topics["graceful"].partitions[0].leader
+    stopped = time.monotonic()
+    assert cluster.brokers[leader].stop(signal.SIGTERM) == 0
+    moved = wait_for("a new leader", lambda: partition_state(cluster, "graceful", 0)["leader"] not in (leader, -1), timeout=10)
+    took = time.monotonic() - stopped
+    assert moved and took < 5, f"leadership moved {took:.1f} s after SIGTERM (the session timeout is 9 s)"
+    print(f"controlled shutdown: leadership moved {took:.1f} s after SIGTERM")
+    survivors = ",".join(b.bootstrap for n, b in cluster.brokers.items() if n != leader)
+    p = Producer({"bootstrap.servers": survivors, "acks": "all"})
+    done = []
+    p.produce("graceful", b"after", partition=0, on_delivery=lambda err, m: done.append(err))
+    assert p.flush(20) == 0 and done == [None]

@@ -92,7 +92,7 @@ struct FetchHandler: ApiHandler {
             guard remaining > 0 else { break }
             let store = self.store
             let fetched = wanted.map { ($0.topicPartition, $0.fetchOffset) }
-            await waiters.wait(for: fetched.map(\.0), timeoutMs: remaining) {
+            let readable: @Sendable () -> Bool = {
                 // read_committed waits for the last stable offset: new records of an open
                 // transaction are not yet readable (and would only spin this loop).
                 fetched.contains { tp, offset in
@@ -100,8 +100,12 @@ struct FetchHandler: ApiHandler {
                     return (replication != nil ? log.logEndOffset : committedOnly ? log.lastStableOffset : log.highWatermark) > offset
                 }
             }
+            await waiters.wait(for: fetched.map(\.0), timeoutMs: remaining, hasNewData: readable)
             // The connection closed (its task was cancelled): nobody will read an answer.
             try Task.checkCancellation()
+            // Woken with nothing new to read here (a follower is also woken when the high
+            // watermark moves, which it does not read by): wait on rather than read again.
+            if !readable() && ContinuousClock.now < deadline { continue }
             got = try await read(wanted, maxBytes: maxBytes, magic: magic, committedOnly: committedOnly,
                                  toLogEnd: replication != nil, denied: denied)
         }

@@ -39,6 +39,15 @@ def metadata(bootstrap: str):
 def create(bootstrap: str, name: str, partitions: int, rf: int = 1):
     admin = AdminClient({"bootstrap.servers": bootstrap})  # kept alive until the result is in
     admin.create_topics([NewTopic(name, partitions, rf)], operation_timeout=20)[name].result(30)
+    wait_until_everywhere(bootstrap, name, partitions)
+
+
+def wait_until_everywhere(bootstrap: str, name: str, partitions: int):
+    """CreateTopics returns once the controller placed the topic; other brokers learn of it from
+    their etcd watch a moment later, as Kafka brokers do from the controller."""
+    for address in bootstrap.split(","):
+        wait_for(f"{name} known to {address}", lambda: (t := metadata(address).topics.get(name)) is not None
+                 and len(t.partitions) == partitions and all(p.leader >= 0 for p in t.partitions.values()))
 
 
 def leaders(bootstrap: str, topic: str) -> dict[int, int]:

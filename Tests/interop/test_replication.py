@@ -38,6 +38,10 @@ def metadata(bootstrap: str):
 def create(bootstrap: str, name: str, partitions: int, rf: int, config: dict | None = None):
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic(name, partitions, rf, config=config or {})], operation_timeout=20)[name].result(30)
+    # Other brokers learn of the topic from their etcd watch a moment later.
+    for address in bootstrap.split(","):
+        wait_for(f"{name} known to {address}", lambda: (t := metadata(address).topics.get(name)) is not None
+                 and len(t.partitions) == partitions and all(p.leader >= 0 for p in t.partitions.values()))
 
 
 def partition_state(cluster: Cluster, topic: str, p: int) -> dict:

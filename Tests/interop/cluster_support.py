@@ -180,3 +180,34 @@ def wait_for(what: str, check, timeout: float = 30.0, every: float = 0.2):
             last = e
         time.sleep(every)
     raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
+
+
+def metadata(bootstrap: str):
+    from confluent_kafka.admin import AdminClient
+    return AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+
+
+def create(bootstrap: str, name: str, partitions: int, rf: int = 1, config: dict | None = None):
+    """CreateTopics, then waits until every broker knows the topic: CreateTopics returns once the
+    controller placed it; the other brokers learn it from their etcd watch a moment later, as
+    Kafka brokers do from the controller."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept alive until the result is in
+    admin.create_topics([NewTopic(name, partitions, rf, config=config or {})], operation_timeout=20)[name].result(30)
+    for address in bootstrap.split(","):
+        wait_for(f"{name} known to {address}", lambda: (t := metadata(address).topics.get(name)) is not None
+                 and len(t.partitions) == partitions and all(p.leader >= 0 for p in t.partitions.values()))
+
+
+def running_cluster(tmp: Path, overrides: dict | None = None):
+    """A started cluster once all three brokers are live (a fixture's body: `yield from`);
+    the brokers' logs are printed when the test fails."""
+    c = Cluster(tmp, overrides=overrides).start()
+    try:
+        wait_for("three live brokers", lambda: len(metadata(c.bootstrap).brokers) == 3)
+        yield c
+    except BaseException:
+        print(c.logs())
+        raise
+    finally:
+        c.stop()

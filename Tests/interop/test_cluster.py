@@ -13,7 +13,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from cluster_support import Cluster, Etcd, wait_for
+from cluster_support import Etcd, create, metadata, running_cluster, wait_for
 from conftest import Broker
 
 pytestmark = pytest.mark.timeout(240)
@@ -21,33 +21,7 @@ pytestmark = pytest.mark.timeout(240)
 
 @pytest.fixture
 def cluster(tmp_path):
-    c = Cluster(tmp_path).start()
-    try:
-        wait_for("three live brokers", lambda: len(metadata(c.bootstrap).brokers) == 3)
-        yield c
-    except BaseException:
-        print(c.logs())
-        raise
-    finally:
-        c.stop()
-
-
-def metadata(bootstrap: str):
-    return AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
-
-
-def create(bootstrap: str, name: str, partitions: int, rf: int = 1):
-    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept alive until the result is in
-    admin.create_topics([NewTopic(name, partitions, rf)], operation_timeout=20)[name].result(30)
-    wait_until_everywhere(bootstrap, name, partitions)
-
-
-def wait_until_everywhere(bootstrap: str, name: str, partitions: int):
-    """CreateTopics returns once the controller placed the topic; other brokers learn of it from
-    their etcd watch a moment later, as Kafka brokers do from the controller."""
-    for address in bootstrap.split(","):
-        wait_for(f"{name} known to {address}", lambda: (t := metadata(address).topics.get(name)) is not None
-                 and len(t.partitions) == partitions and all(p.leader >= 0 for p in t.partitions.values()))
+    yield from running_cluster(tmp_path)
 
 
 def leaders(bootstrap: str, topic: str) -> dict[int, int]:

@@ -11,37 +11,15 @@ import time
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 
-from cluster_support import Cluster, wait_for
+from cluster_support import Cluster, create, metadata, running_cluster, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    c = Cluster(tmp_path, overrides={"replica.lag.time.max.ms": 4000}).start()
-    try:
-        wait_for("three live brokers", lambda: len(metadata(c.bootstrap).brokers) == 3)
-        yield c
-    except BaseException:
-        print(c.logs())
-        raise
-    finally:
-        c.stop()
-
-
-def metadata(bootstrap: str):
-    return AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
-
-
-def create(bootstrap: str, name: str, partitions: int, rf: int, config: dict | None = None):
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(name, partitions, rf, config=config or {})], operation_timeout=20)[name].result(30)
-    # Other brokers learn of the topic from their etcd watch a moment later.
-    for address in bootstrap.split(","):
-        wait_for(f"{name} known to {address}", lambda: (t := metadata(address).topics.get(name)) is not None
-                 and len(t.partitions) == partitions and all(p.leader >= 0 for p in t.partitions.values()))
+    yield from running_cluster(tmp_path, {"replica.lag.time.max.ms": 4000})
 
 
 def partition_state(cluster: Cluster, topic: str, p: int) -> dict:

@@ -26,7 +26,7 @@ public final class ReplicatedOffsets: OffsetPersistence, Sendable {
 
     /// The `__consumer_offsets` partition of a group (Kafka's: Java hash mod partitions).
     func partition(of group: String) -> Int32 {
-        Int32((Int64(ReplicaPlacement.javaHash(group)) & 0x7fff_ffff) % Int64(partitions))
+        ClusterSettings.offsetsPartition(of: group, partitions: partitions)
     }
 
     /// Appends the records to the group's partition (as its leader) in one batch.

@@ -105,7 +105,7 @@ public final class ReplicaManager: ReplicationHooks, Sendable {
     }
 
     public func awaitOffsetsReplicated(group: String, timeoutMs: Int64) async -> ErrorCode {
-        let p = Int32((Int64(ReplicaPlacement.javaHash(group)) & 0x7fff_ffff) % Int64(offsetsPartitions))
+        let p = ClusterSettings.offsetsPartition(of: group, partitions: offsetsPartitions)
         let tp = TopicPartition(ClusterSettings.offsetsTopic, p)
         guard let end = store.partition(tp)?.logEndOffset else { return .coordinatorNotAvailable }
         return await awaitReplicated(tp, lastOffset: end - 1, timeoutMs: timeoutMs)

@@ -41,6 +41,11 @@ public struct ClusterSettings: Sendable {
     /// Kafka's name for the topic whose partitions' leaders coordinate groups.
     public static let offsetsTopic = "__consumer_offsets"
 
+    /// The offsets partition of a group (Kafka's: the Java hash of its id, mod the partitions).
+    static func offsetsPartition(of group: String, partitions: Int32) -> Int32 {
+        Int32((Int64(ReplicaPlacement.javaHash(group)) & 0x7fff_ffff) % Int64(partitions))
+    }
+
     /// The lease's TTL in whole seconds (etcd's unit), at least the session timeout.
     var leaseTTLSeconds: Int64 { max(2, (sessionTimeoutMs + 999) / 1000) }
     /// How often the lease is renewed: three times per session timeout, as Kafka's heartbeats.

@@ -103,7 +103,7 @@ public final class EtcdCluster: ClusterView, Sendable {
         // answer COORDINATOR_NOT_AVAILABLE with a message saying so).
         guard !transaction else { return -1 }
         let partitions = settings.offsetsTopicPartitions
-        let p = Int32((Int64(ReplicaPlacement.javaHash(key)) & 0x7fff_ffff) % Int64(partitions))
+        let p = ClusterSettings.offsetsPartition(of: key, partitions: partitions)
         guard let placement = placement(topic: ClusterSettings.offsetsTopic, partition: p) else { return -1 }
         // Not before this broker has loaded the partition's commits (retriable for the client).
         if placement.leader == settings.nodeId && loadedOffsets.withLock({ $0[p] }) != placement.leaderEpoch { return -1 }

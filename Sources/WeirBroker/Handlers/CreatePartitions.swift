@@ -43,12 +43,10 @@ struct CreatePartitionsHandler: ApiHandler {
                 do {
                     try cluster.createPartitions(name: t.name, newTotal: t.count)
                     logger.info("added partitions", metadata: ["topic": "\(t.name)", "partitions": "\(t.count)"])
-                } catch let failure as TopicManager.Failure {
-                    r.errorCode = failure.code.rawValue
-                    r.errorMessage = failure.message
                 } catch {
-                    r.errorCode = ErrorCode.unknownServerError.rawValue
-                    r.errorMessage = "\(error)"
+                    let answer = TopicManager.Failure.answer(for: error)
+                    r.errorCode = answer.code.rawValue
+                    r.errorMessage = answer.message
                 }
                 return r
             }

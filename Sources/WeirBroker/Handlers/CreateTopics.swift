@@ -56,12 +56,10 @@ struct CreateTopicsHandler: ApiHandler {
                     }
                     result.replicationFactor = 1
                     result.configs = Self.describedConfigs(record?.configs ?? configs, config: config)
-                } catch let failure as TopicManager.Failure {
-                    result.errorCode = failure.code.rawValue
-                    result.errorMessage = failure.message
                 } catch {
-                    result.errorCode = ErrorCode.unknownServerError.rawValue
-                    result.errorMessage = "\(error)"
+                    let answer = TopicManager.Failure.answer(for: error)
+                    result.errorCode = answer.code.rawValue
+                    result.errorMessage = answer.message
                 }
                 return result
             }
@@ -110,12 +108,10 @@ extension CreateTopicsHandler {
                 result.replicationFactor = created.replicationFactor
                 if !request.validateOnly { result.topicId = created.id }
                 result.configs = Self.describedConfigs(configs, config: config)
-            } catch let failure as TopicManager.Failure {
-                result.errorCode = failure.code.rawValue
-                result.errorMessage = failure.message
             } catch {
-                result.errorCode = ErrorCode.unknownServerError.rawValue
-                result.errorMessage = "\(error)"
+                let answer = TopicManager.Failure.answer(for: error)
+                result.errorCode = answer.code.rawValue
+                result.errorMessage = answer.message
             }
             response.topics.append(result)
         }

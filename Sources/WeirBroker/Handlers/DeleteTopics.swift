@@ -41,12 +41,10 @@ struct DeleteTopicsHandler: ApiHandler {
         do {
             if let found = known().first(where: { $0.name == name })?.id { r.topicId = found }
             try await cluster.deleteTopic(name: name)
-        } catch let failure as TopicManager.Failure {
-            r.errorCode = failure.code.rawValue
-            r.errorMessage = failure.message
         } catch {
-            r.errorCode = ErrorCode.unknownServerError.rawValue
-            r.errorMessage = "\(error)"
+            let answer = TopicManager.Failure.answer(for: error)
+            r.errorCode = answer.code.rawValue
+            r.errorMessage = answer.message
         }
         return r
     }

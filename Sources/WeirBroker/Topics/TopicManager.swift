@@ -14,6 +14,13 @@ public struct TopicManager: Sendable {
             self.code = code
             self.message = message
         }
+
+        /// What a topic change answers for `error`: a Failure's own code and message, else
+        /// UNKNOWN_SERVER_ERROR with the error's text.
+        public static func answer(for error: any Error) -> (code: ErrorCode, message: String) {
+            if let failure = error as? Failure { return (failure.code, failure.message) }
+            return (.unknownServerError, "\(error)")
+        }
     }
 
     let store: LogStore

@@ -19,14 +19,8 @@ enum EtcdHTTP {
     static func post(group: any EventLoopGroup, endpoint: EtcdEndpoint, path: String, body: Data,
                      timeout: TimeAmount) async throws -> Data {
         let promise = group.next().makePromise(of: Data.self)
-        let collector = ResponseCollector(promise: promise, streaming: nil)
-        let channel: any Channel
-        do {
-            channel = try await connect(group: group, endpoint: endpoint, handler: collector, timeout: timeout)
-        } catch {
-            promise.fail(error)
-            throw error
-        }
+        let channel = try await connect(group: group, endpoint: endpoint,
+                                        handler: ResponseCollector(promise: promise, streaming: nil), timeout: timeout)
         let deadline = channel.eventLoop.scheduleTask(in: timeout) {
             promise.fail(Failure(description: "etcd \(endpoint) did not answer \(path) within \(timeout.nanoseconds / 1_000_000) ms"))
             channel.close(promise: nil)
@@ -43,21 +37,27 @@ enum EtcdHTTP {
                        connectTimeout: TimeAmount,
                        onMessage: @escaping @Sendable (Data) -> Void) async throws -> (any Channel, EventLoopFuture<Data>) {
         let promise = group.next().makePromise(of: Data.self)
-        let collector = ResponseCollector(promise: promise, streaming: onMessage)
-        let channel: any Channel
-        do {
-            channel = try await connect(group: group, endpoint: endpoint, handler: collector, timeout: connectTimeout)
-        } catch {
-            promise.fail(error)
-            throw error
-        }
+        let channel = try await connect(group: group, endpoint: endpoint,
+                                        handler: ResponseCollector(promise: promise, streaming: onMessage), timeout: connectTimeout)
         send(channel: channel, endpoint: endpoint, path: path, body: body)
         return (channel, promise.futureResult)
     }
 
+    /// Connects with `handler` in the pipeline; on failure its promise fails too (a promise
+    /// left unfulfilled is a leak NIO traps on).
     private static func connect(group: any EventLoopGroup, endpoint: EtcdEndpoint, handler: ResponseCollector,
                                 timeout: TimeAmount) async throws -> any Channel {
-        try await ClientBootstrap(group: group)
+        do {
+            return try await bootstrap(group: group, handler: handler, timeout: timeout)
+                .connect(host: endpoint.host, port: endpoint.port).get()
+        } catch {
+            handler.fail(error)
+            throw error
+        }
+    }
+
+    private static func bootstrap(group: any EventLoopGroup, handler: ResponseCollector, timeout: TimeAmount) -> ClientBootstrap {
+        ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -66,7 +66,6 @@ enum EtcdHTTP {
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
-            .connect(host: endpoint.host, port: endpoint.port).get()
     }
 
     private static func send(channel: any Channel, endpoint: EtcdEndpoint, path: String, body: Data) {
@@ -83,7 +82,7 @@ enum EtcdHTTP {
 
 /// Collects one response; in streaming mode hands each complete line to `streaming` as it
 /// arrives instead of keeping the body.
-private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
+final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
     // @unchecked: used only on its channel's event loop (NIO's handler contract).
     typealias InboundIn = HTTPClientResponsePart
 
@@ -96,6 +95,9 @@ private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendabl
         self.promise = promise
         self.streaming = streaming
     }
+
+    /// The connection never came up.
+    func fail(_ error: any Error) { promise.fail(error) }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
